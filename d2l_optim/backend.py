@@ -1,0 +1,79 @@
+"""What a backend adapter supplies, and how a backend is found by name.
+
+An adapter (``d2l_optim.backends.<name>``) fills one :class:`Backend` record with
+only what differs between frameworks: making arrays, reading gradients, writing
+a parameter in place, and the map to the framework's own optimizers. Everything
+else (rules, harnesses, plots) lives in the core and takes the record.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any, Callable, ContextManager
+
+import numpy as np
+
+#: backend name -> (module, the pip install line that provides it)
+BACKENDS = {
+    'numpy': ('d2l_optim.backends.numpy', 'pip install d2l-optim'),
+    'torch': ('d2l_optim.backends.torch', 'pip install "d2l-optim[torch]"  (CPU: pip install torch==2.13.0)'),
+    'tensorflow': ('d2l_optim.backends.tensorflow', 'pip install "d2l-optim[tensorflow]"'),
+    'mxnet': ('d2l_optim.backends.mxnet', 'pip install "d2l-optim[mxnet]"  (Python <= 3.12, numpy < 2)'),
+}
+#: the framework package each backend imports
+FRAMEWORK = {'numpy': 'numpy', 'torch': 'torch', 'tensorflow': 'tensorflow', 'mxnet': 'mxnet'}
+
+
+class BackendUnavailable(ImportError):
+    """A backend whose framework is not installed or cannot be imported here."""
+
+
+@dataclass
+class Backend:
+    """The per-framework pieces the core harnesses call."""
+
+    name: str
+    xp: Any                                       # sqrt, sign, zeros_like, matmul, reshape, mean
+    tensor: Callable[[np.ndarray], Any]           # float32 NumPy -> framework array
+    parameter: Callable[[np.ndarray], Any]        # a trainable array (gradient tracked)
+    state: Callable[[np.ndarray], Any]            # an array an optimizer writes in place
+    assign: Callable[[Any, Any], None]            # write a value into a parameter or state
+    # (loss_fn, params, analytic) -> gradients of loss_fn() w.r.t. params. Where the
+    # book reads p.grad (PyTorch, MXNet) they are left there too; NumPy calls analytic().
+    gradients: Callable[[Callable[[], Any], list, Callable[[], list]], list]
+    # The built-in optimizer path: (trainer, hyperparams, w0, b0) -> (step(X, y), predict(X))
+    concise: Callable[..., tuple[Callable, Callable]]
+    no_grad: Callable[[], ContextManager] = contextlib.nullcontext
+    grads_on_params: bool = False                 # book optimizers read p.grad (extras: grad, zero_grad)
+    to_numpy: Callable[[Any], np.ndarray] = field(default=None)  # type: ignore[assignment]
+    extras: dict = field(default_factory=dict)    # backend-only book names (load_array, ...)
+
+    def __post_init__(self) -> None:
+        if self.to_numpy is None:
+            from .ops import to_numpy
+            self.to_numpy = to_numpy
+
+
+def load_backend(name: str) -> Any:
+    """Import ``d2l_optim.backends.<name>``; errors name the valid choices or the install line."""
+    key = str(name).lower()
+    if key not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+    module, install = BACKENDS[key]
+    try:
+        return importlib.import_module(module)
+    except BackendUnavailable:
+        raise
+    except ImportError as e:
+        if importlib.util.find_spec(FRAMEWORK[key]) is None:
+            raise BackendUnavailable(
+                f"backend {key!r} needs {FRAMEWORK[key]}, which is not installed; install it with: {install}"
+            ) from e
+        raise
+
+
+def installed_backends() -> list[str]:
+    """Backends whose framework package is present (importability is checked on use)."""
+    return [b for b in BACKENDS if importlib.util.find_spec(FRAMEWORK[b]) is not None]

@@ -1,0 +1,54 @@
+"""``d2l-optim`` command line: each subcommand lives in ``d2l_optim/commands/<name>.py``
+with ``add_arguments(parser)`` and ``main(args) -> int``, imported only when used."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: subcommand -> (module, one-line help)
+COMMANDS = {
+    'run': ('d2l_optim.commands.run', "train the airfoil regression with one optimizer (the book's train_ch11)"),
+    'compare': ('d2l_optim.commands.compare', 'one optimizer on several backends with one seed, curves overlaid'),
+    'compare-2d': ('d2l_optim.commands.compare2d', 'the classic optimizer trajectories on x^2/20 + y^2'),
+    'reproduce': ('d2l_optim.commands.reproduce', "run the chapter's experiments and write a report against the book"),
+    'bench': ('d2l_optim.commands.bench', 'time every backend against a hand-written loop'),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='d2l-optim', description=__doc__.split('\n')[0])
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND')
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(_module=module)
+        try:
+            importlib.import_module(module).add_arguments(p)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+            p.set_defaults(_missing=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if getattr(args, '_missing', False):
+        print(f"d2l-optim: '{args.command}' is not available in this version", file=sys.stderr)
+        return 2
+    from .backend import BackendUnavailable
+    from .data import DataError
+    from .harness import DivergenceError
+    try:
+        return importlib.import_module(args._module).main(args) or 0
+    except (ValueError, BackendUnavailable, DataError, DivergenceError) as e:
+        print(f'd2l-optim {args.command}: error: {e}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""``d2l-optim run OPTIMIZER``: the book's scratch training on the airfoil data."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..backend import BACKENDS, load_backend
+from .common import add_training_arguments, hyperparams_from, write_runs_json
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_training_arguments(p)
+    p.add_argument('--backend', default='numpy', help=f"one of: {', '.join(BACKENDS)}")
+
+
+def main(args: argparse.Namespace) -> int:
+    name, hp = hyperparams_from(args)
+    d2l = load_backend(args.backend)
+    data_iter, feature_dim = d2l.get_data_ch11(args.batch_size)
+    fn = getattr(d2l, 'sgd_momentum' if name == 'momentum' else name)
+    states = getattr(d2l, f'init_{name}_states')(feature_dim) if fn.rule.n_states else None
+    run = d2l.fit_ch11(fn, states, hp, data_iter, feature_dim, args.epochs, seed=args.seed)
+    run.optimizer = name
+    print(f'loss: {run.final_loss:.3f}, {run.sec_per_epoch:.3f} sec/epoch')
+    if args.out:
+        png = Path(args.out) / f'{name}-{args.backend}.png'
+        run.animator.save(png)
+        print(f'figure: {png}')
+    if args.json:
+        write_runs_json(args.json, [run])
+    return 0

@@ -1,0 +1,194 @@
+"""Figures, live in Jupyter and quiet elsewhere: ``plot``, ``Animator``, ``Timer``.
+
+Matplotlib is imported on first use, so importing the package stays light.
+Everything accepts Python floats, NumPy arrays and any backend's tensors,
+including lists that mix floats with 0-d or shape-(1,) tensors.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from .ops import to_numpy
+
+_FIGSIZE = [(3.5, 2.5)]
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _in_notebook() -> bool:
+    shell = sys.modules.get('IPython')
+    ip = shell.get_ipython() if shell and hasattr(shell, 'get_ipython') else None
+    return ip is not None and 'IPKernelApp' in getattr(ip, 'config', {})
+
+
+def use_svg_display() -> None:
+    """Render inline figures as SVG in Jupyter (a no-op elsewhere)."""
+    if _in_notebook():
+        from matplotlib_inline import backend_inline
+        backend_inline.set_matplotlib_formats('svg')
+
+
+def set_figsize(figsize: tuple[float, float] = (3.5, 2.5)) -> None:
+    use_svg_display()
+    _FIGSIZE[0] = tuple(figsize)
+    _plt().rcParams['figure.figsize'] = figsize
+
+
+def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend) -> None:
+    axes.set_xlabel(xlabel), axes.set_ylabel(ylabel)
+    axes.set_xscale(xscale), axes.set_yscale(yscale)
+    axes.set_xlim(xlim), axes.set_ylim(ylim)
+    if legend:
+        axes.legend(legend)
+    axes.grid()
+
+
+def _as_series(X: Any) -> list[np.ndarray]:
+    """One 1-D array per curve, from whatever the book passes to ``plot``."""
+    if isinstance(X, (list, tuple)) and X and not _is_flat(X):
+        return [np.ravel(to_numpy(x)) for x in X]
+    a = to_numpy(X)
+    return [np.ravel(a)] if a.ndim <= 1 else [row for row in a]
+
+
+def _is_flat(X: Sequence) -> bool:
+    """A list of numbers (floats or one-element tensors) rather than a list of curves."""
+    return all(np.size(to_numpy(x)) == 1 for x in X)
+
+
+def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
+         xscale='linear', yscale='linear', fmts=('-', 'm--', 'g-.', 'r:'), figsize=None,
+         axes=None):
+    """Plot one or more curves, the book's way."""
+    plt = _plt()
+    if axes is None:
+        axes = plt.figure(figsize=figsize or _FIGSIZE[0]).gca()
+    Xs = _as_series(X)
+    if Y is None:
+        Xs, Ys = [np.arange(len(x)) for x in Xs], Xs
+    else:
+        Ys = _as_series(Y)
+    if len(Xs) != len(Ys):
+        Xs = Xs * len(Ys)
+    axes.cla()
+    for x, y, fmt in zip(Xs, Ys, fmts * len(Ys)):
+        axes.plot(x, y, fmt) if len(x) else axes.plot(y, fmt)
+    set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend or [])
+    return axes
+
+
+class Timer:
+    """Record running times: ``start``/``stop``, then ``sum``, ``avg``, ``cumsum``."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.start()
+
+    def start(self) -> None:
+        self.tik = time.perf_counter()
+
+    def stop(self) -> float:
+        self.times.append(time.perf_counter() - self.tik)
+        return self.times[-1]
+
+    def avg(self) -> float:
+        return sum(self.times) / len(self.times)
+
+    def sum(self) -> float:
+        return sum(self.times)
+
+    def cumsum(self) -> list[float]:
+        return np.array(self.times).cumsum().tolist()
+
+
+class Animator:
+    """Curves that grow point by point.
+
+    In Jupyter the figure updates in place through a display handle (output
+    printed earlier in the cell stays); in a script nothing is drawn until
+    :meth:`save` or :meth:`show`, so stdout carries only the book's lines.
+    """
+
+    def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
+                 xscale='linear', yscale='linear', fmts=('-', 'm--', 'g-.', 'r:'),
+                 nrows=1, ncols=1, figsize=(3.5, 2.5)):
+        self.config = dict(xlabel=xlabel, ylabel=ylabel, legend=legend or [], xlim=xlim,
+                           ylim=ylim, xscale=xscale, yscale=yscale)
+        self.fmts, self.figsize, self.shape = fmts, figsize, (nrows, ncols)
+        self.X: list[list[float]] | None = None
+        self.Y: list[list[float]] | None = None
+        self.fig = self.axes = self._handle = None
+        self.live = _in_notebook()
+        self._last_draw = 0.0
+
+    def add(self, x, y) -> None:
+        if not hasattr(y, '__len__'):
+            y = [y]
+        n = len(y)
+        if not hasattr(x, '__len__'):
+            x = [x] * n
+        if self.X is None:
+            self.X, self.Y = [[] for _ in range(n)], [[] for _ in range(n)]
+        for i, (a, b) in enumerate(zip(x, y)):
+            if a is not None and b is not None:
+                self.X[i].append(float(a))
+                self.Y[i].append(float(b))
+        if self.live and time.perf_counter() - self._last_draw > 0.1:
+            self._show_live()
+
+    def draw(self):
+        """Draw every curve recorded so far; return the figure."""
+        if self.fig is None:
+            self.fig, axes = _plt().subplots(*self.shape, figsize=self.figsize)
+            self.axes = axes if self.shape != (1, 1) else [axes]
+        ax = self.axes[0]
+        ax.cla()
+        for x, y, fmt in zip(self.X or [], self.Y or [], self.fmts * 8):
+            ax.plot(x, y, fmt)
+        set_axes(ax, **self.config)
+        return self.fig
+
+    def _show_live(self) -> None:
+        from IPython import display
+        self.draw()
+        if self._handle is None:
+            self._handle = display.display(self.fig, display_id=True)
+            _plt().close(self.fig)   # shown through the handle, not again at cell end
+        else:
+            self._handle.update(self.fig)
+        self._last_draw = time.perf_counter()
+
+    def finish(self) -> None:
+        """Draw the final frame: updates the Jupyter output, or readies ``plt.show()``."""
+        if self.live:
+            self._show_live()
+        else:
+            self.draw()
+
+    def save(self, path) -> None:
+        """Write the figure to ``path`` (format from the suffix), never leaving half a file."""
+        save_figure(self.draw(), path)
+
+
+def save_figure(fig, path) -> None:
+    """``fig.savefig`` through a temporary file renamed into place."""
+    import os
+    import tempfile
+    from pathlib import Path
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix='.part', dir=path.parent)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            fig.savefig(f, format=path.suffix.lstrip('.') or 'png', bbox_inches='tight')
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

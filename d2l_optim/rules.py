@@ -1,0 +1,247 @@
+r"""The chapter's update rules, each written exactly once.
+
+A rule is a pair of pure functions, in the spirit of optax:
+
+* ``init(p, xp)`` returns the rule's state for parameter ``p`` as a tuple of
+  arrays shaped like ``p`` (the empty tuple for plain SGD);
+* ``update(p, g, state, hp, t, xp)`` returns ``(new_p, new_state)``.
+
+``xp`` is a small array namespace (see :mod:`d2l_optim.ops`) that needs only
+arithmetic operators plus ``sqrt``, ``sign`` and ``zeros_like``, so the same
+function runs on Python floats (the 2-D experiments), NumPy arrays, and
+PyTorch, TensorFlow or MXNet tensors. ``hp`` is the book's ``hyperparams``
+dict and ``t`` the 1-based step count, which :func:`apply_rule` advances, once
+per call, in ``hp['t']`` exactly as the book's Adam does.
+
+Names follow the book: ``lr`` is :math:`\eta`; ``momentum``; ``gamma`` for
+RMSProp; ``rho`` for Adadelta; ``beta1``/``beta2`` for Adam and Yogi.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, MutableMapping, Sequence
+
+State = tuple
+
+
+def _zeros(n: int) -> Callable[[Any, Any], State]:
+    def init(p: Any, xp: Any) -> State:
+        return tuple(xp.zeros_like(p) for _ in range(n))
+    return init
+
+
+def sgd(p, g, state, hp, t, xp):
+    r"""Stochastic gradient descent (11.4).
+
+    .. math:: \mathbf{x} \leftarrow \mathbf{x} - \eta \mathbf{g}
+    """
+    return p - hp['lr'] * g, state
+
+
+def momentum(p, g, state, hp, t, xp):
+    r"""Heavy-ball momentum (11.6), the book's form without dampening.
+
+    .. math::
+        \mathbf{v} \leftarrow \beta \mathbf{v} + \mathbf{g}, \qquad
+        \mathbf{x} \leftarrow \mathbf{x} - \eta \mathbf{v}
+
+    Same as ``torch.optim.SGD(momentum=beta)``; Keras and Gluon keep
+    :math:`\eta` inside the velocity, which only differs when :math:`\eta` changes.
+    """
+    (v,) = state
+    v = hp['momentum'] * v + g
+    return p - hp['lr'] * v, (v,)
+
+
+def adagrad(p, g, state, hp, t, xp):
+    r"""Adagrad (11.7).
+
+    .. math::
+        \mathbf{s} \leftarrow \mathbf{s} + \mathbf{g}^2, \qquad
+        \mathbf{x} \leftarrow \mathbf{x} - \frac{\eta}{\sqrt{\mathbf{s} + \epsilon}} \mathbf{g},
+        \quad \epsilon = 10^{-6}
+
+    PyTorch adds :math:`\epsilon` outside the square root (1e-10); Keras starts
+    :math:`\mathbf{s}` at 0.1.
+    """
+    (s,) = state
+    s = s + g * g
+    return p - hp['lr'] * g / xp.sqrt(s + hp.get('eps', 1e-6)), (s,)
+
+
+def rmsprop(p, g, state, hp, t, xp):
+    r"""RMSProp (11.8).
+
+    .. math::
+        \mathbf{s} \leftarrow \gamma \mathbf{s} + (1 - \gamma) \mathbf{g}^2, \qquad
+        \mathbf{x} \leftarrow \mathbf{x} - \frac{\eta}{\sqrt{\mathbf{s} + \epsilon}} \mathbf{g},
+        \quad \epsilon = 10^{-6}
+
+    PyTorch's ``RMSprop(alpha=gamma)`` and Keras put :math:`\epsilon` outside the root.
+    """
+    (s,) = state
+    gamma = hp['gamma']
+    s = gamma * s + (1 - gamma) * (g * g)
+    return p - hp['lr'] * g / xp.sqrt(s + hp.get('eps', 1e-6)), (s,)
+
+
+def adadelta(p, g, state, hp, t, xp):
+    r"""Adadelta (11.9): no learning rate, the step's own scale replaces it.
+
+    .. math::
+        \mathbf{s} &\leftarrow \rho \mathbf{s} + (1 - \rho) \mathbf{g}^2 \\
+        \mathbf{g}' &= \frac{\sqrt{\Delta\mathbf{x} + \epsilon}}{\sqrt{\mathbf{s} + \epsilon}} \odot \mathbf{g} \\
+        \mathbf{x} &\leftarrow \mathbf{x} - \mathbf{g}' \\
+        \Delta\mathbf{x} &\leftarrow \rho \Delta\mathbf{x} + (1 - \rho) \mathbf{g}'^2,
+        \quad \epsilon = 10^{-5}
+
+    Frameworks multiply :math:`\mathbf{g}'` by a learning rate (PyTorch 1.0, Keras 0.001).
+    """
+    s, delta = state
+    rho, eps = hp['rho'], hp.get('eps', 1e-5)
+    s = rho * s + (1 - rho) * (g * g)
+    g_prime = xp.sqrt(delta + eps) / xp.sqrt(s + eps) * g
+    delta = rho * delta + (1 - rho) * (g_prime * g_prime)
+    return p - g_prime, (s, delta)
+
+
+def _adam_step(p, v, s, hp, t, xp, eps):
+    """The bias-corrected step Adam and Yogi share."""
+    v_hat = v / (1 - hp.get('beta1', 0.9) ** t)
+    s_hat = s / (1 - hp.get('beta2', 0.999) ** t)
+    return p - hp['lr'] * v_hat / (xp.sqrt(s_hat) + eps)
+
+
+def adam(p, g, state, hp, t, xp):
+    r"""Adam (11.10) with bias correction, t starting at 1.
+
+    .. math::
+        \mathbf{v} &\leftarrow \beta_1 \mathbf{v} + (1 - \beta_1) \mathbf{g} \\
+        \mathbf{s} &\leftarrow \beta_2 \mathbf{s} + (1 - \beta_2) \mathbf{g}^2 \\
+        \mathbf{x} &\leftarrow \mathbf{x} - \eta \frac{\mathbf{v} / (1 - \beta_1^t)}
+            {\sqrt{\mathbf{s} / (1 - \beta_2^t)} + \epsilon},
+        \quad \epsilon = 10^{-6}
+
+    Keras and Gluon use the "epsilon hat" form (epsilon added before the bias
+    correction of the denominator), PyTorch uses this one with 1e-8.
+    """
+    v, s = state
+    beta1, beta2 = hp.get('beta1', 0.9), hp.get('beta2', 0.999)
+    v = beta1 * v + (1 - beta1) * g
+    s = beta2 * s + (1 - beta2) * (g * g)
+    return _adam_step(p, v, s, hp, t, xp, hp.get('eps', 1e-6)), (v, s)
+
+
+def yogi(p, g, state, hp, t, xp):
+    r"""Yogi (11.10; Zaheer et al. 2018): Adam whose second moment moves additively.
+
+    .. math::
+        \mathbf{s} \leftarrow \mathbf{s} + (1 - \beta_2)\,
+            \operatorname{sign}(\mathbf{g}^2 - \mathbf{s}) \odot \mathbf{g}^2,
+        \quad \epsilon = 10^{-3}
+
+    The book's TensorFlow tab uses 1e-6; the paper and the other tabs use 1e-3.
+    """
+    v, s = state
+    beta1, beta2 = hp.get('beta1', 0.9), hp.get('beta2', 0.999)
+    g2 = g * g
+    v = beta1 * v + (1 - beta1) * g
+    s = s + (1 - beta2) * xp.sign(g2 - s) * g2
+    return _adam_step(p, v, s, hp, t, xp, hp.get('eps', 1e-3)), (v, s)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An update rule with its state layout and the book's airfoil hyperparameters."""
+
+    name: str
+    update: Callable[..., tuple]
+    n_states: int
+    defaults: Mapping[str, float]
+    required: tuple[str, ...]
+    uses_t: bool = False
+    init: Callable[[Any, Any], State] = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.init is None:
+            object.__setattr__(self, 'init', _zeros(self.n_states))
+
+
+RULES: dict[str, Rule] = {r.name: r for r in (
+    Rule('sgd', sgd, 0, {'lr': 0.05}, ('lr',)),
+    Rule('momentum', momentum, 1, {'lr': 0.005, 'momentum': 0.9}, ('lr', 'momentum')),
+    Rule('adagrad', adagrad, 1, {'lr': 0.1}, ('lr',)),
+    Rule('rmsprop', rmsprop, 1, {'lr': 0.01, 'gamma': 0.9}, ('lr', 'gamma')),
+    Rule('adadelta', adadelta, 2, {'rho': 0.9}, ('rho',)),
+    Rule('adam', adam, 2, {'lr': 0.01, 'beta1': 0.9, 'beta2': 0.999}, ('lr',), uses_t=True),
+    Rule('yogi', yogi, 2, {'lr': 0.01, 'beta1': 0.9, 'beta2': 0.999}, ('lr',), uses_t=True),
+)}
+
+#: The book calls its momentum optimizer ``sgd_momentum``.
+ALIASES = {'sgd_momentum': 'momentum'}
+
+_UNIT_INTERVAL = ('momentum', 'gamma', 'rho', 'beta1', 'beta2')
+
+
+def get_rule(name: str | Rule) -> Rule:
+    """Look a rule up by name; the error lists the valid names."""
+    if isinstance(name, Rule):
+        return name
+    key = ALIASES.get(str(name).lower(), str(name).lower())
+    if key not in RULES:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(RULES)}")
+    return RULES[key]
+
+
+def validate_hyperparams(hyperparams: Mapping[str, Any], rule: Rule | None = None) -> None:
+    """Reject missing or out-of-range hyperparameters before any training starts."""
+    if rule is not None:
+        missing = [k for k in rule.required if k not in hyperparams]
+        if missing:
+            raise ValueError(f"{rule.name} needs hyperparameter(s) {missing}; "
+                             f"the book uses {dict(rule.defaults)}")
+    for key, value in hyperparams.items():
+        if key in ('lr', 'eps') and not value > 0:
+            raise ValueError(f"{key} must be > 0, got {value!r}")
+        if key in _UNIT_INTERVAL and not 0 <= value < 1:
+            raise ValueError(f"{key} must be in [0, 1), got {value!r}")
+        if key == 't' and not (isinstance(value, int) and value >= 1):
+            raise ValueError(f"t counts steps from 1, got {value!r}")
+
+
+def apply_rule(rule: Rule, params: Sequence, grads: Sequence, states: Sequence | None,
+               hyperparams: MutableMapping[str, Any], xp: Any) -> tuple[list, list]:
+    """One step of ``rule`` on every parameter: returns the new params and states.
+
+    States are per parameter, laid out as the book's ``init_*_states`` return them
+    (the array itself for one-state rules, a tuple for two). This is the one place
+    where the step count ``hyperparams['t']`` advances.
+    """
+    t = hyperparams.setdefault('t', 1) if rule.uses_t else 1
+    new_params, new_states = [], []
+    for i, (p, g) in enumerate(zip(params, grads)):
+        state = _unpack(rule, states[i] if states else None, p, xp)
+        p, state = rule.update(p, g, state, hyperparams, t, xp)
+        new_params.append(p)
+        new_states.append(_pack(rule, state))
+    if rule.uses_t:
+        hyperparams['t'] = t + 1
+    return new_params, new_states
+
+
+def _unpack(rule: Rule, state: Any, p: Any, xp: Any) -> State:
+    if rule.n_states == 0:
+        return ()
+    if state is None or (not isinstance(state, tuple) and rule.n_states > 1 and _is_zero(state)):
+        return rule.init(p, xp)
+    return state if rule.n_states > 1 else (state,)
+
+
+def _pack(rule: Rule, state: State) -> Any:
+    if rule.n_states == 0:
+        return None
+    return state if rule.n_states > 1 else state[0]
+
+
+def _is_zero(x: Any) -> bool:
+    return isinstance(x, (int, float)) and x == 0
