@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
+
+from .files import atomic_write
 
 DATA_URL = 'http://d2l-data.s3-accelerate.amazonaws.com/'
 #: name -> (url, sha1), as the book's DATA_HUB
@@ -79,28 +80,21 @@ def download(name: str, cache_dir: str | os.PathLike | None = None,
 
 
 def _fetch(url: str, dest: Path, sha1: str, searched: Sequence[Path]) -> Path:
-    """Download to a temporary file beside ``dest``, check it, then rename into place."""
+    """Download beside ``dest``, check the SHA-1, then rename into place."""
     where = ', '.join(str(p) for p in searched)
     hint = (f"{dest.name} (SHA-1 {sha1}) was not found in {where} and could not be "
             f"downloaded from {url}")
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=dest.name, suffix='.part', dir=dest.parent)
-    except OSError as e:
-        raise DataError(f"{hint}: cannot write to {dest.parent} ({e})") from e
-    try:
-        with os.fdopen(fd, 'wb') as out, urllib.request.urlopen(url, timeout=30) as r:
-            while chunk := r.read(1 << 20):
-                out.write(chunk)
-        got = sha1sum(tmp)
-        if got != sha1:
-            raise DataError(f"downloaded {dest.name} has SHA-1 {got}, expected {sha1}")
-        os.replace(tmp, dest)
+        with atomic_write(dest, 'wb') as out:
+            h = hashlib.sha1()
+            with urllib.request.urlopen(url, timeout=30) as r:
+                while chunk := r.read(1 << 20):
+                    out.write(chunk)
+                    h.update(chunk)
+            if (got := h.hexdigest()) != sha1:
+                raise DataError(f"downloaded {dest.name} has SHA-1 {got}, expected {sha1}")
     except (OSError, urllib.error.URLError) as e:
         raise DataError(f"{hint} ({e}). Put the file in ${ENV_VAR} or in {dest.parent}.") from e
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return dest
 
 

@@ -22,6 +22,15 @@ def _plt():
     return plt
 
 
+_NON_INTERACTIVE = {'agg', 'cairo', 'pdf', 'pgf', 'ps', 'svg', 'template'}
+
+
+def _interactive_backend() -> bool:
+    """Whether ``plt.show()`` can put a window on screen (an IDE or desktop session)."""
+    import matplotlib
+    return matplotlib.get_backend().lower() not in _NON_INTERACTIVE
+
+
 def _in_notebook() -> bool:
     shell = sys.modules.get('IPython')
     ip = shell.get_ipython() if shell and hasattr(shell, 'get_ipython') else None
@@ -146,7 +155,12 @@ class Animator:
     def draw(self):
         """Draw every curve recorded so far; return the figure."""
         if self.fig is None:
-            self.fig, axes = _plt().subplots(*self.shape, figsize=self.figsize)
+            if self.live or _interactive_backend():
+                self.fig, axes = _plt().subplots(*self.shape, figsize=self.figsize)
+            else:   # headless: a figure pyplot does not track, so runs never pile up
+                from matplotlib.figure import Figure
+                self.fig = Figure(figsize=self.figsize)
+                axes = self.fig.subplots(*self.shape)
             self.axes = axes if self.shape != (1, 1) else [axes]
         ax = self.axes[0]
         ax.cla()
@@ -166,10 +180,11 @@ class Animator:
         self._last_draw = time.perf_counter()
 
     def finish(self) -> None:
-        """Draw the final frame: updates the Jupyter output, or readies ``plt.show()``."""
+        """The final frame: updates the Jupyter output, or readies ``plt.show()`` in a
+        desktop session; headless, nothing is drawn until :meth:`save`."""
         if self.live:
             self._show_live()
-        else:
+        elif _interactive_backend():
             self.draw()
 
     def save(self, path) -> None:
@@ -178,17 +193,7 @@ class Animator:
 
 
 def save_figure(fig, path) -> None:
-    """``fig.savefig`` through a temporary file renamed into place."""
-    import os
-    import tempfile
-    from pathlib import Path
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix='.part', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            fig.savefig(f, format=path.suffix.lstrip('.') or 'png', bbox_inches='tight')
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """``fig.savefig`` to ``path`` (format from the suffix) through :func:`atomic_write`."""
+    from .files import atomic_write
+    with atomic_write(path, 'wb') as f:
+        fig.savefig(f, format=str(path).rsplit('.', 1)[-1], bbox_inches='tight')

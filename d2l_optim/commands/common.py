@@ -4,10 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
-from pathlib import Path
 from typing import Any, Iterable
 
+from ..files import atomic_write
 from ..rules import RULES, get_rule
 
 HYPERPARAM_FLAGS = ('lr', 'gamma', 'rho', 'momentum', 'beta1', 'beta2')
@@ -42,17 +41,9 @@ def hyperparams_from(args: argparse.Namespace) -> tuple[str, dict]:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write text through a temporary file renamed into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix='.part', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write text through :func:`d2l_optim.files.atomic_write`."""
+    with atomic_write(path) as f:
+        f.write(text)
 
 
 def write_runs_json(path: str | os.PathLike, runs: Iterable[Any]) -> None:

@@ -1,0 +1,126 @@
+"""Finding, checking and loading the airfoil data; every failure names the file and the fix."""
+import os
+import shutil
+import urllib.error
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from d2l_optim import data
+from d2l_optim.data import DATA_HUB, DataError, download, get_data_ch11, read_airfoil
+
+SHA1 = '76e5be1548fd8222e5074cf0faae75edff8cf93f'
+SHARED = Path(os.environ['D2L_OPTIM_DATA_DIR'])
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No data directory, an empty cache, and no network."""
+    monkeypatch.delenv('D2L_OPTIM_DATA_DIR')
+    monkeypatch.setattr(data, 'default_cache_dir', lambda: tmp_path / 'cache')
+
+    def no_network(*a, **k):
+        raise urllib.error.URLError('network is unreachable')
+    monkeypatch.setattr(data.urllib.request, 'urlopen', no_network)
+    return tmp_path
+
+
+def test_hub_entry_matches_data_checksums():
+    assert DATA_HUB['airfoil'][1] == SHA1
+    sums = (Path(__file__).parents[1] / 'data' / 'SHA1SUMS').read_text().split()
+    assert sums == [SHA1, 'airfoil_self_noise.dat']
+
+
+def test_airfoil_is_zscored_over_all_1503_rows():
+    table = read_airfoil()
+    assert table.shape == (1503, 6) and table.dtype == np.float32
+    # float32 z-scoring, as the book: the column means are 0 to float32 rounding (~2e-5).
+    np.testing.assert_allclose(table.mean(axis=0, dtype=np.float64), 0, atol=5e-5)
+    np.testing.assert_allclose(table.std(axis=0), 1, atol=1e-5)     # population std, ddof 0
+    raw = np.genfromtxt(SHARED / 'airfoil_self_noise.dat', delimiter='\t')
+    assert raw[0, 0] == 800.0 and raw[0, -1] == pytest.approx(126.201)
+    assert table[0, 0] == pytest.approx((800 - raw[:, 0].mean()) / raw[:, 0].std(), rel=1e-5)
+
+
+def test_get_data_ch11_batches_and_reshuffles():
+    data_iter, feature_dim = get_data_ch11(batch_size=100, n=1500, rng=np.random.default_rng(0))
+    assert feature_dim == 5 and len(data_iter) == 15
+    first = [y.copy() for _, y in data_iter]
+    second = [y for _, y in data_iter]
+    assert [x.shape for x, _ in data_iter] == [(100, 5)] * 15
+    assert not np.array_equal(first[0], second[0])                 # a new order every pass
+    np.testing.assert_allclose(np.sort(np.concatenate(first)), np.sort(np.concatenate(second)))
+    X, y = data_iter.full()
+    assert X.shape == (1500, 5) and y.shape == (1500,)
+    np.testing.assert_array_equal(X, read_airfoil()[:1500, :5])
+
+
+@pytest.mark.parametrize('batch_size', [0, -1, 1501, 2.5])
+def test_bad_batch_size(batch_size):
+    with pytest.raises(ValueError, match=r'batch_size must be an integer in \[1, 1500\]'):
+        get_data_ch11(batch_size)
+
+
+def test_explicit_path_then_env_then_cache(offline, monkeypatch):
+    src = SHARED / 'airfoil_self_noise.dat'
+    assert download('airfoil', path=src) == str(src)
+    monkeypatch.setenv('D2L_OPTIM_DATA_DIR', str(SHARED))
+    assert download('airfoil') == str(src)
+    monkeypatch.delenv('D2L_OPTIM_DATA_DIR')
+    cache = offline / 'cache'
+    cache.mkdir()
+    shutil.copy(src, cache)
+    assert download('airfoil') == str(cache / 'airfoil_self_noise.dat')
+
+
+def test_missing_offline_says_what_which_and_where(offline):
+    with pytest.raises(DataError) as e:
+        download('airfoil')
+    msg = str(e.value)
+    assert 'airfoil_self_noise.dat' in msg and SHA1 in msg
+    assert '$D2L_OPTIM_DATA_DIR' in msg and str(offline / 'cache') in msg
+    assert not list((offline / 'cache').glob('*'))       # nothing half-written left behind
+
+
+def test_download_is_checked_and_atomic(offline, monkeypatch):
+    payload = (SHARED / 'airfoil_self_noise.dat').read_bytes()
+
+    class Response:
+        def __init__(self, body):
+            self.body = [body, b'']
+        def read(self, n):
+            return self.body.pop(0)
+        def __enter__(self):
+            return self
+        def __exit__(self, *a):
+            return False
+
+    monkeypatch.setattr(data.urllib.request, 'urlopen', lambda url, timeout: Response(payload[:1000]))
+    with pytest.raises(DataError, match=f'has SHA-1 .* expected {SHA1}'):
+        download('airfoil')
+    assert not list((offline / 'cache').glob('*'))
+    monkeypatch.setattr(data.urllib.request, 'urlopen', lambda url, timeout: Response(payload))
+    path = download('airfoil')
+    assert Path(path).read_bytes() == payload
+    assert sorted(p.name for p in (offline / 'cache').iterdir()) == ['airfoil_self_noise.dat']
+
+
+def test_corrupt_file(tmp_path, monkeypatch):
+    bad = tmp_path / 'airfoil_self_noise.dat'
+    bad.write_bytes((SHARED / 'airfoil_self_noise.dat').read_bytes()[:-10])
+    monkeypatch.setenv('D2L_OPTIM_DATA_DIR', str(tmp_path))
+    with pytest.raises(DataError, match=f'is corrupt: SHA-1 [0-9a-f]{{40}}, expected {SHA1}'):
+        get_data_ch11()
+
+
+def test_unreadable_file(tmp_path, monkeypatch):
+    (tmp_path / 'airfoil_self_noise.dat').mkdir()        # a directory where the file should be
+    monkeypatch.setenv('D2L_OPTIM_DATA_DIR', str(tmp_path))
+    with pytest.raises(DataError, match='cannot read .*airfoil_self_noise.dat'):
+        get_data_ch11()
+
+
+def test_unknown_data_set():
+    with pytest.raises(ValueError, match="unknown data set 'mnist'; choose one of: airfoil"):
+        download('mnist')
