@@ -195,17 +195,19 @@ def _fit(run: Run, step: Callable, predict: Callable, data_iter: Any, backend: A
                 f"hyperparams {run.hyperparams}); try a smaller learning rate")
         animator.add(x, (value,))
 
-    for epoch in range(run.epochs):
-        for X, y in data_iter:
-            step(X, y)
-            n += X.shape[0]
-            if n % 200 == 0:
-                timer.stop()
-                record(epoch, n / X.shape[0] / batches)
-                timer.start()
-    if animator.X is None:      # too few examples to reach an evaluation point
-        timer.stop()
-        record(run.epochs - 1, run.epochs)
+    # A diverging NumPy run overflows; record() reports that with the epoch and a hint.
+    with np.errstate(over='ignore', invalid='ignore'):
+        for epoch in range(run.epochs):
+            for X, y in data_iter:
+                step(X, y)
+                n += X.shape[0]
+                if n % 200 == 0:
+                    timer.stop()
+                    record(epoch, n / X.shape[0] / batches)
+                    timer.start()
+        if animator.X is None:      # too few examples to reach an evaluation point
+            timer.stop()
+            record(run.epochs - 1, run.epochs)
     animator.finish()
     run.x, run.losses = animator.X[0], animator.Y[0]
     run.times, run.sec_per_epoch = timer.cumsum(), timer.sum() / run.epochs
