@@ -53,6 +53,24 @@ def momentum(p, g, state, hp, t, xp):
     return p - hp['lr'] * v, (v,)
 
 
+def nesterov(p, g, state, hp, t, xp):
+    r"""Nesterov momentum in PyTorch's ``SGD(momentum=beta, nesterov=True)`` form; not in the book.
+
+    .. math::
+        \mathbf{v} \leftarrow \beta \mathbf{v} + \mathbf{g}, \qquad
+        \mathbf{x} \leftarrow \mathbf{x} - \eta (\mathbf{g} + \beta \mathbf{v})
+
+    The gradient is taken at :math:`\mathbf{x}` itself, not at a look-ahead point
+    (the rewriting of Bengio et al. 2012). The classic NumPy courses keep
+    :math:`\eta` in the velocity, :math:`\mathbf{u} \leftarrow \beta \mathbf{u} - \eta \mathbf{g}`,
+    :math:`\mathbf{x} \leftarrow \mathbf{x} + \beta \mathbf{u} - \eta \mathbf{g}`; with
+    :math:`\mathbf{u} = -\eta \mathbf{v}` that is this rule whenever :math:`\eta` is fixed.
+    """
+    (v,) = state
+    v = hp['momentum'] * v + g
+    return p - hp['lr'] * (g + hp['momentum'] * v), (v,)
+
+
 def adagrad(p, g, state, hp, t, xp):
     r"""Adagrad (11.7).
 
@@ -179,6 +197,11 @@ RULES: dict[str, Rule] = {r.name: r for r in (
 
 #: The book calls its momentum optimizer ``sgd_momentum``.
 ALIASES = {'sgd_momentum': 'momentum'}
+
+#: Rules beyond the book's chapter. Kept out of ``RULES``, which the book's names, the
+#: CLI and the cross-backend tests enumerate; pass the ``Rule`` itself where a rule is expected.
+NESTEROV = Rule('nesterov', nesterov, 1, {'lr': 0.005, 'momentum': 0.9}, ('lr', 'momentum'))
+EXTRA_RULES: dict[str, Rule] = {NESTEROV.name: NESTEROV}
 
 _UNIT_INTERVAL = ('momentum', 'gamma', 'rho', 'beta1', 'beta2')
 
