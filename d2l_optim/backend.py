@@ -24,6 +24,12 @@ BACKENDS = {
 }
 #: the framework package each backend imports
 FRAMEWORK = {'numpy': 'numpy', 'torch': 'torch', 'tensorflow': 'tensorflow', 'mxnet': 'mxnet'}
+#: backends whose adapter offers ``compile=True``, and how; the error for any other backend
+#: names them (docs/benchmarks.md has the measurements, and why PyTorch is not here)
+COMPILERS = {
+    'tensorflow': 'tf.function, train_ch11 and train_concise_ch11',
+    'mxnet': 'Gluon hybridize, train_concise_ch11 only',
+}
 
 
 class BackendUnavailable(ImportError):
@@ -49,6 +55,11 @@ class Backend:
     grads_on_params: bool = False                 # book optimizers read p.grad (extras: grad, zero_grad)
     to_numpy: Callable[[Any], np.ndarray] = field(default=None)  # type: ignore[assignment]
     extras: dict = field(default_factory=dict)    # backend-only book names (load_array, ...)
+    # compile=True: fn -> the same function traced once. Positional arguments are batches
+    # (any first-axis length, no retracing) or Python numbers (float32 scalars). A backend
+    # may compile only some steps (MXNet: the Gluon blocks listed in fn.blocks) and raises
+    # ValueError for the others.
+    compile: Callable[[Callable], Callable] | None = None
 
     def __post_init__(self) -> None:
         if self.to_numpy is None:

@@ -23,6 +23,18 @@ DATA_URL = 'http://d2l-data.s3-accelerate.amazonaws.com/'
 DATA_HUB: dict[str, tuple[str, str]] = {
     'airfoil': (DATA_URL + 'airfoil_self_noise.dat', '76e5be1548fd8222e5074cf0faae75edff8cf93f'),
 }
+#: Fashion-MNIST's four IDX files (gzip), from MXNet Gluon's mirror, which publishes SHA-1s
+FASHION_MNIST_URL = 'https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/gluon/dataset/fashion-mnist/'
+DATA_HUB.update({
+    'fashion-mnist-train-images': (FASHION_MNIST_URL + 'train-images-idx3-ubyte.gz',
+                                   '0cf37b0d40ed5169c6b3aba31069a9770ac9043d'),
+    'fashion-mnist-train-labels': (FASHION_MNIST_URL + 'train-labels-idx1-ubyte.gz',
+                                   '236021d52f1e40852b06a4c3008d8de8aef1e40b'),
+    'fashion-mnist-test-images': (FASHION_MNIST_URL + 't10k-images-idx3-ubyte.gz',
+                                  '626ed6a7c06dd17c0eec72fa3be1740f146a2863'),
+    'fashion-mnist-test-labels': (FASHION_MNIST_URL + 't10k-labels-idx1-ubyte.gz',
+                                  '17f9ab60e7257a1620f4ad76bbbaf857c3920701'),
+})
 ENV_VAR = 'D2L_OPTIM_DATA_DIR'
 
 
@@ -70,13 +82,25 @@ def download(name: str, cache_dir: str | os.PathLike | None = None,
         if not p.exists():
             raise DataError(f"{p} does not exist (expected {fname}, SHA-1 {sha1})")
         return str(_check(p, sha1))
-    places = [Path(d) for d in (os.environ.get(ENV_VAR), cache_dir) if d]
-    places.append(default_cache_dir())
+    places = _places(cache_dir)
     for d in places:
         if (d / fname).exists():
             return str(_check(d / fname, sha1))
     target = places[-1] if cache_dir is None else Path(cache_dir)
     return str(_fetch(url, target / fname, sha1, places))
+
+
+def _places(cache_dir: str | os.PathLike | None = None) -> list[Path]:
+    """The folders searched, in order: ``$D2L_OPTIM_DATA_DIR``, ``cache_dir``, the cache."""
+    places = [Path(d) for d in (os.environ.get(ENV_VAR), cache_dir) if d]
+    places.append(default_cache_dir())
+    return places
+
+
+def find_local(name: str, cache_dir: str | os.PathLike | None = None) -> Path | None:
+    """Where a copy of ``DATA_HUB[name]`` is found without the network (not yet checked), or None."""
+    fname = DATA_HUB[name][0].rsplit('/', 1)[-1]
+    return next((d / fname for d in _places(cache_dir) if (d / fname).exists()), None)
 
 
 def _fetch(url: str, dest: Path, sha1: str, searched: Sequence[Path]) -> Path:

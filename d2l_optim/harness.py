@@ -228,9 +228,56 @@ def _seeded(data_iter: Any, seed: int | None) -> np.random.Generator:
     return rng
 
 
+def _compiler(backend: Any) -> Callable[[Callable], Callable]:
+    """The backend's ``compile``, or a ValueError naming the backends that have one."""
+    if getattr(backend, 'compile', None) is None:
+        from .backend import COMPILERS
+        offered = '; '.join(f'{name} ({how})' for name, how in COMPILERS.items())
+        raise ValueError(f"compile=True is not available on the {backend.name} backend; "
+                         f"it is on: {offered}")
+    return backend.compile
+
+
+def _compiled_step(compile_fn: Callable, step: Callable, hyperparams: dict) -> Callable:
+    """``step`` compiled, with the step count ``hyperparams['t']`` kept outside the trace.
+
+    A traced function runs its Python side effects once, at trace time, so the
+    ``hyperparams['t'] += 1`` of Adam/Yogi (core or a learner's own) would freeze t.
+    Here t enters the trace as an argument; whether the optimizer advanced it is seen
+    while tracing, and the Python int is advanced after each call instead.
+    """
+    advances_t: list[bool] = []
+
+    def body(X, y, t):
+        had_t, saved = 't' in hyperparams, hyperparams.get('t')
+        hyperparams['t'] = t
+        try:
+            step(X, y)
+            advances_t[:] = [hyperparams['t'] is not t]
+        finally:
+            if had_t:
+                hyperparams['t'] = saved
+            else:
+                hyperparams.pop('t', None)
+
+    compiled = compile_fn(body)
+
+    def compiled_step(X, y):
+        t = hyperparams.get('t', 1)
+        compiled(X, y, t)
+        if advances_t and advances_t[0]:
+            hyperparams['t'] = t + 1
+    return compiled_step
+
+
 def fit_ch11(trainer_fn: Callable, states: Any, hyperparams: dict, data_iter: Any,
-             feature_dim: int, num_epochs: int = 2, *, backend: Any, seed: int | None = None) -> Run:
-    """Train the airfoil linear regression with a book-style optimizer; return the :class:`Run`."""
+             feature_dim: int, num_epochs: int = 2, *, backend: Any, seed: int | None = None,
+             compile: bool = False) -> Run:
+    """Train the airfoil linear regression with a book-style optimizer; return the :class:`Run`.
+
+    ``compile=True`` traces the training step once (TensorFlow: ``tf.function``).
+    """
+    compile_fn = _compiler(backend) if compile else None
     rule = getattr(trainer_fn, 'rule', None)
     validate_hyperparams(hyperparams, rule)
     w0, b0 = _init_weights(feature_dim, _seeded(data_iter, seed))
@@ -246,37 +293,48 @@ def fit_ch11(trainer_fn: Callable, states: Any, hyperparams: dict, data_iter: An
         else:
             trainer_fn(params, grads, states, hyperparams)
 
+    if compile_fn is not None:
+        step = _compiled_step(compile_fn, step, hyperparams)
     run = Run(backend.name, getattr(trainer_fn, '__name__', str(trainer_fn)),
               dict(hyperparams), num_epochs)
     return _fit(run, step, lambda X: linreg(X, w, b, xp), data_iter, backend)
 
 
 def train_ch11(trainer_fn: Callable, states: Any, hyperparams: dict, data_iter: Any,
-               feature_dim: int, num_epochs: int = 2, *, backend: Any, seed: int | None = None):
+               feature_dim: int, num_epochs: int = 2, *, backend: Any, seed: int | None = None,
+               compile: bool = False):
     """The book's ``train_ch11``: prints ``loss: L, T sec/epoch``, returns (times, losses)."""
     run = fit_ch11(trainer_fn, states, hyperparams, data_iter, feature_dim, num_epochs,
-                   backend=backend, seed=seed)
+                   backend=backend, seed=seed, compile=compile)
     print(f'loss: {run.final_loss:.3f}, {run.sec_per_epoch:.3f} sec/epoch')
     return run.times, run.losses
 
 
 def fit_concise_ch11(trainer: Any, hyperparams: dict, data_iter: Any, num_epochs: int = 2, *,
-                     backend: Any, seed: int | None = None, feature_dim: int | None = None) -> Run:
-    """Train the same model with the framework's own optimizer; return the :class:`Run`."""
+                     backend: Any, seed: int | None = None, feature_dim: int | None = None,
+                     compile: bool = False) -> Run:
+    """Train the same model with the framework's own optimizer; return the :class:`Run`.
+
+    ``compile=True``: ``tf.function`` on TensorFlow, hybridized Gluon blocks on MXNet.
+    """
+    compile_fn = _compiler(backend) if compile else None
     validate_hyperparams(hyperparams)
     if feature_dim is None:
         feature_dim = data_iter.arrays[0].shape[1] if isinstance(data_iter, ArrayLoader) \
             else next(iter(data_iter))[0].shape[1]
     w0, b0 = _init_weights(int(feature_dim), _seeded(data_iter, seed))
     step, predict = backend.concise(trainer, dict(hyperparams), w0, b0)
+    if compile_fn is not None:
+        step = compile_fn(step)
     name = trainer if isinstance(trainer, str) else getattr(trainer, '__name__', str(trainer))
     run = Run(backend.name, name, dict(hyperparams), num_epochs)
     return _fit(run, step, predict, data_iter, backend)
 
 
 def train_concise_ch11(trainer: Any, hyperparams: dict, data_iter: Any, num_epochs: int = 2, *,
-                       backend: Any, seed: int | None = None):
+                       backend: Any, seed: int | None = None, compile: bool = False):
     """The book's ``train_concise_ch11`` with the framework's optimizer (loss 1/2 (y_hat - y)^2)."""
-    run = fit_concise_ch11(trainer, hyperparams, data_iter, num_epochs, backend=backend, seed=seed)
+    run = fit_concise_ch11(trainer, hyperparams, data_iter, num_epochs, backend=backend, seed=seed,
+                           compile=compile)
     print(f'loss: {run.final_loss:.3f}, {run.sec_per_epoch:.3f} sec/epoch')
     return run.times, run.losses

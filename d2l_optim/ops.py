@@ -32,10 +32,10 @@ def to_numpy(x: Any) -> np.ndarray:
     """Any backend's tensor (or a float, or a list of either) as a NumPy array."""
     if isinstance(x, np.ndarray):
         return x
+    if hasattr(x, 'asnumpy'):         # MXNet (checked first: its arrays also have .detach)
+        return x.asnumpy()
     if hasattr(x, 'detach'):          # PyTorch
         return x.detach().cpu().numpy()
-    if hasattr(x, 'asnumpy'):         # MXNet
-        return x.asnumpy()
     if hasattr(x, 'numpy'):           # TensorFlow (EagerTensor and Variable)
         return x.numpy()
     if isinstance(x, (list, tuple)) and any(_is_tensor(e) for e in x):

@@ -95,7 +95,8 @@ def rmsprop(p, g, state, hp, t, xp):
         \mathbf{x} \leftarrow \mathbf{x} - \frac{\eta}{\sqrt{\mathbf{s} + \epsilon}} \mathbf{g},
         \quad \epsilon = 10^{-6}
 
-    PyTorch's ``RMSprop(alpha=gamma)`` and Keras put :math:`\epsilon` outside the root.
+    PyTorch's ``RMSprop(alpha=gamma)`` puts :math:`\epsilon` outside the root;
+    Keras 3 puts it inside, as here (docs/scratch-vs-builtin.md has the measured gaps).
     """
     (s,) = state
     gamma = hp['gamma']

@@ -4,13 +4,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..backend import BACKENDS, load_backend
+from ..backend import BACKENDS, COMPILERS, load_backend
 from .common import add_training_arguments, hyperparams_from, write_runs_json
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_training_arguments(p)
     p.add_argument('--backend', default='numpy', help=f"one of: {', '.join(BACKENDS)}")
+    p.add_argument('--compile', action='store_true',
+                   help=f"trace the training step once (offered on: {', '.join(COMPILERS)})")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -19,7 +21,8 @@ def main(args: argparse.Namespace) -> int:
     data_iter, feature_dim = d2l.get_data_ch11(args.batch_size)
     fn = getattr(d2l, 'sgd_momentum' if name == 'momentum' else name)
     states = getattr(d2l, f'init_{name}_states')(feature_dim) if fn.rule.n_states else None
-    run = d2l.fit_ch11(fn, states, hp, data_iter, feature_dim, args.epochs, seed=args.seed)
+    run = d2l.fit_ch11(fn, states, hp, data_iter, feature_dim, args.epochs, seed=args.seed,
+                       compile=args.compile)
     run.optimizer = name
     print(f'loss: {run.final_loss:.3f}, {run.sec_per_epoch:.3f} sec/epoch')
     if args.out:

@@ -1,0 +1,88 @@
+"""``d2l-optim bench``: every backend against hand-written loops, side by side, in one process."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..backend import BACKENDS
+from .common import atomic_write_text
+
+_DEFAULT_OPTIMIZERS = 'rmsprop,adam'
+_DEFAULT_BATCHES = '1,10,100,1500'
+
+
+def _names(text: str) -> list[str]:
+    return [t.strip().lower() for t in text.split(',') if t.strip()]
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(',') if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected comma-separated integers, got {text!r}') from None
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument('--backends', type=_names, default=None,
+                   help=f"comma-separated, from: {', '.join(BACKENDS)} (default: all installed)")
+    p.add_argument('--optimizers', type=_names, default=_names(_DEFAULT_OPTIMIZERS),
+                   help=f'comma-separated (default: {_DEFAULT_OPTIMIZERS})')
+    p.add_argument('--batch-sizes', type=_ints, default=_ints(_DEFAULT_BATCHES),
+                   help=f'comma-separated (default: {_DEFAULT_BATCHES})')
+    p.add_argument('--repeats', type=int, default=3,
+                   help='timed calls per variant after one warm-up; medians are reported (default: 3; '
+                        'TensorFlow and MXNet at batch size 1: at most 2)')
+    p.add_argument('--quick', action='store_true',
+                   help='a tiny run (200 rows, batch 10 and 100, one repeat, no reproduce) to check it works')
+    p.add_argument('--no-imports', action='store_true', help='skip the import timings')
+    p.add_argument('--no-reproduce', action='store_true', help='skip timing d2l-optim reproduce')
+    p.add_argument('--torch-compile', action='store_true',
+                   help='also time torch.compile as the compiled PyTorch step (slow: ~30 s per call)')
+    p.add_argument('--json', default=None, help='write every number as JSON to this path')
+    p.add_argument('--markdown', default=None,
+                   help='write the results document (e.g. docs/benchmarks.md) to this path')
+    p.add_argument('--readme', nargs='?', const='README.md', default=None, metavar='PATH',
+                   help='replace the table between the bench markers of this README (default README.md)')
+    p.add_argument('--from-json', default=None, metavar='PATH',
+                   help='measure nothing: render --markdown/--readme from a saved --json report')
+
+
+def main(args: argparse.Namespace) -> int:
+    from .. import bench, bench_report
+    if args.from_json:
+        report = json.loads(Path(args.from_json).read_text())
+    else:
+        report = _measure(args, bench)
+    print(bench_report.render_text(report), end='')
+    if args.json:
+        atomic_write_text(args.json, json.dumps(report, indent=1) + '\n')
+        print(f'json: {args.json}')
+    if args.markdown:
+        atomic_write_text(args.markdown, bench_report.render_markdown(report))
+        print(f'markdown: {args.markdown}')
+    if args.readme:
+        path = Path(args.readme)
+        if not path.is_file():
+            raise ValueError(f'--readme {path}: no such file')
+        text = bench_report.replace_readme_block(path.read_text(), bench_report.render_readme_block(report))
+        atomic_write_text(path, text)
+        print(f'readme: {path}')
+    return 0
+
+
+def _measure(args: argparse.Namespace, bench) -> dict:
+    from ..backend import installed_backends
+    backends = args.backends or installed_backends()
+    if args.quick:
+        config = bench.BenchConfig.quick(backends, optimizers=args.optimizers,
+                                         torch_compile=args.torch_compile)
+    else:
+        config = bench.BenchConfig(backends=backends, optimizers=args.optimizers,
+                                   batch_sizes=args.batch_sizes, repeats=args.repeats,
+                                   torch_compile=args.torch_compile)
+    progress = lambda s: print(f'bench: {s}', file=sys.stderr, flush=True)  # noqa: E731
+    return bench.run_bench(config, imports=not args.no_imports,
+                           reproduce=not (args.no_reproduce or args.quick),
+                           import_repeats=1 if args.quick else 3, progress=progress)

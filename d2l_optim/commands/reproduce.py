@@ -1,0 +1,221 @@
+"""``d2l-optim reproduce``: every experiment of 11.1-11.10 on the chosen backends, and a
+report against the book's printed numbers (``DIR/report.md``, ``DIR/report.html``, PNGs)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..backend import BACKENDS, BackendUnavailable
+from .common import atomic_write_text
+
+
+def _split(values: Sequence[str] | None) -> list[str] | None:
+    """``--backends numpy,torch`` and ``--backends numpy torch`` alike."""
+    if not values:
+        return None
+    return [v for item in values for v in item.split(',') if v.strip()]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument('--backends', nargs='+', default=None, metavar='NAME',
+                   help=f"comma- or space-separated, from: {', '.join(BACKENDS)} (default: all installed)")
+    p.add_argument('--sections', nargs='+', default=None, metavar='SECTION',
+                   help='e.g. 11.3,11.5 (default: 11.1 to 11.10)')
+    p.add_argument('--out', default='out/reproduce', help='folder for report.md, report.html and the PNGs')
+    p.add_argument('--json', default=None, help='also write every row as JSON to this path')
+    p.add_argument('--seed', type=int, default=0, help='one seed for weights, minibatches and noise')
+
+
+class Progress:
+    """A progress bar on stderr without dependencies: redrawn in place on a terminal,
+    a line every tenth of the way otherwise (logs)."""
+
+    def __init__(self, total: int, stream: Any = None, width: int = 28) -> None:
+        self.total, self.done, self.width = max(total, 1), 0, width
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, 'isatty') and self.stream.isatty()
+        self.start = time.perf_counter()
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        filled = int(self.width * self.done / self.total)
+        bar = '#' * filled + '-' * (self.width - filled)
+        elapsed = time.perf_counter() - self.start
+        line = f'[{bar}] {self.done}/{self.total} {elapsed:5.1f}s {label}'
+        if self.tty:
+            self.stream.write('\r\033[K' + line[:160])
+            if self.done == self.total:
+                self.stream.write('\n')
+        elif 10 * self.done // self.total > 10 * (self.done - 1) // self.total:
+            self.stream.write(line + '\n')        # a log: every tenth of the way
+        self.stream.flush()
+
+
+def _versions(backends: Sequence[str]) -> str:
+    from importlib import metadata
+    pkg = {'numpy': 'numpy', 'torch': 'torch', 'tensorflow': 'tensorflow', 'mxnet': 'mxnet'}
+    parts = []
+    for b in backends:
+        try:
+            parts.append(f'{b} {metadata.version(pkg[b])}')
+        except metadata.PackageNotFoundError:
+            name = {'tensorflow': 'tensorflow-cpu'}.get(b)
+            try:
+                parts.append(f'{b} {metadata.version(name)}' if name else b)
+            except metadata.PackageNotFoundError:
+                parts.append(b)
+    return ', '.join(parts)
+
+
+def _figure_name(exp: Any, backend: str, fig_name: str, several: bool) -> str:
+    base = f'{exp.section}-{exp.name}-{backend}'
+    return f'{base}-{fig_name}.png' if several else f'{base}.png'
+
+
+def _save_figures(result: Any, exp: Any, backend: str, out: Path) -> list[str]:
+    from ..plotting import _plt, save_figure
+    names = []
+    for fig_name, fig in result.figures.items():
+        if fig is None:
+            continue
+        name = _figure_name(exp, backend, fig_name, len(result.figures) > 1)
+        save_figure(fig, out / name)
+        _plt().close(fig)
+        names.append(name)
+    return names
+
+
+def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, out: str | os.PathLike,
+              seed: int = 0, json_path: str | None = None, progress_stream: Any = None) -> dict:
+    """Run the experiments, write the report; returns ``{'rows', 'paths', 'meta', ...}``."""
+    import matplotlib
+    matplotlib.use('Agg')           # a batch job: never open windows
+    from .. import experiments as ex
+    from ..backend import load_backend
+    from ..report import Row, summary, write_report
+
+    total_start = time.perf_counter()
+    exps = ex.select(sections)
+    if backends is None:
+        names, skipped = ex.available_backends()
+    else:
+        unknown = [b for b in backends if b not in BACKENDS]
+        if unknown:
+            raise ValueError(f"unknown backend(s) {', '.join(unknown)}; choose from: {', '.join(BACKENDS)}")
+        names, missing = ex.available_backends(dict.fromkeys(backends))
+        if missing:          # asked for by name: say why it cannot run, before any work
+            raise BackendUnavailable('; '.join(f'{k}: {v}' for k, v in missing.items()))
+        skipped = {}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    core = [e for e in exps if not e.per_backend]
+    per_backend = [e for e in exps if e.per_backend]
+    progress = Progress(len(core) + len(per_backend) * len(names), progress_stream)
+    rows: list[Row] = []
+    runs_by_exp: dict[str, dict[str, Any]] = {}
+    backend_wall: dict[str, float] = {}
+
+    def execute(exp: Any, d2l: Any, ctx: Any, label: str) -> None:
+        book_text = ''
+        try:
+            result = ex.run(exp, d2l, ctx)
+            book_text, verdict = ex.check_book(exp, result)
+            row = Row(exp.section, exp.name, exp.title, label, result.text, book_text, verdict,
+                      result.sec_per_epoch, result.wall_s, dict(result.values),
+                      _save_figures(result, exp, label, out), result.note)
+            if result.runs:
+                runs_by_exp.setdefault(exp.key, {})[label] = result.runs[0]
+        except Exception as e:          # keep going; the report names the failure
+            book_text = book_text or ex.check_book(exp, ex.Result())[0]
+            row = Row(exp.section, exp.name, exp.title, label, '', book_text,
+                      error=f'{type(e).__name__}: {e}')
+            traceback.print_exc(file=sys.stderr)
+        finally:
+            from ..plotting import _plt
+            _plt().close('all')
+        rows.append(row)
+        progress.step(f'{exp.section} {exp.title[:50]} [{label}]')
+
+    if core:
+        start = time.perf_counter()
+        d2l = load_backend('numpy')
+        ctx = ex.Context(seed)
+        for exp in core:
+            execute(exp, d2l, ctx, ex.CORE)
+        backend_wall[ex.CORE] = time.perf_counter() - start
+    for name in names:
+        start = time.perf_counter()
+        ctx = ex.Context(seed)
+        try:
+            d2l = load_backend(name)
+        except Exception as e:
+            for exp in per_backend:
+                rows.append(Row(exp.section, exp.name, exp.title, name, '',
+                                ex.check_book(exp, ex.Result())[0], error=f'{type(e).__name__}: {e}'))
+                progress.step(f'{exp.section} {exp.title[:50]} [{name}: unavailable]')
+            backend_wall[name] = time.perf_counter() - start
+            continue
+        for exp in per_backend:
+            execute(exp, d2l, ctx, name)
+        backend_wall[name] = time.perf_counter() - start
+
+    extra = _overlays(runs_by_exp, ex, out)
+    order = {s: i for i, s in enumerate(ex.SECTIONS)}
+    exp_order = {k: i for i, k in enumerate(ex.EXPERIMENTS)}
+    rows.sort(key=lambda r: (order[r.section], exp_order[f'{r.section}/{r.experiment}']))
+    total = time.perf_counter() - total_start
+    meta = {
+        'command': 'd2l-optim reproduce ' + ' '.join(sys.argv[2:]) if sys.argv[1:2] == ['reproduce']
+        else 'reproduce()',
+        'date': time.strftime('%Y-%m-%d %H:%M:%S'),
+        'machine': f'{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}',
+        'backends': _versions(names) + (f" (skipped: {', '.join(f'{k}: {v}' for k, v in skipped.items())})"
+                                        if skipped else ''),
+        'seed': seed,
+        'wall time': f'{total:.1f} s total; ' + ', '.join(f'{k} {v:.1f} s' for k, v in backend_wall.items()),
+    }
+    md, page = write_report(out, rows, meta, {s: ex.SECTION_TITLES[s] for s in ex.SECTIONS}, extra)
+    if json_path:
+        atomic_write_text(json_path, json.dumps({'meta': meta, 'summary': summary(rows),
+                                                 'rows': [r.to_json() for r in rows]}, indent=2) + '\n')
+    return {'rows': rows, 'paths': (md, page), 'meta': meta, 'backend_wall': backend_wall,
+            'total_wall': total, 'skipped': skipped}
+
+
+def _overlays(runs_by_exp: dict[str, dict[str, Any]], ex: Any, out: Path) -> dict[str, list[tuple[str, str]]]:
+    """For every airfoil experiment run on two or more backends: their loss curves in one figure."""
+    from ..plotting import _plt, save_figure
+    extra: dict[str, list[tuple[str, str]]] = {}
+    for key, runs in runs_by_exp.items():
+        if len(runs) < 2:
+            continue
+        exp = ex.EXPERIMENTS[key]
+        fig = ex.overlay_figure(runs, title=exp.title)
+        name = f'{exp.section}-{exp.name}-backends.png'
+        save_figure(fig, out / name)
+        _plt().close(fig)
+        extra.setdefault(exp.section, []).append((f'{exp.title}: all backends, one seed', name))
+    return extra
+
+
+def main(args: argparse.Namespace) -> int:
+    result = reproduce(_split(args.backends), _split(args.sections), args.out, args.seed, args.json)
+    from ..report import summary
+    s = summary(result['rows'])
+    walls = ', '.join(f'{k} {v:.1f} s' for k, v in result['backend_wall'].items())
+    for name, why in result['skipped'].items():
+        print(f'skipped {name}: {why}', file=sys.stderr)
+    print(f"{s['rows']} rows: {s['agree']} of {s['checked']} checked agree with the book, "
+          f"{s['disagree']} outside, {s['errors']} errors")
+    print(f"wall time {result['total_wall']:.1f} s ({walls})")
+    md, page = result['paths']
+    print(f'report: {md} and {page}')
+    return 1 if s['errors'] else 0

@@ -1,0 +1,173 @@
+"""``d2l-optim reproduce``: the report files, their numbers, and the book's table as data."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from d2l_optim import experiments as ex
+from d2l_optim.cli import main
+
+#: The issue's table of the book's printed final losses (PT/TF, versions 1.0.3 and 0.17.5).
+ISSUE_TABLE = """
+| train_sgd(1, 1500, 10) | 0.247 | 0.248 | 0.249 | 0.247 |
+| train_sgd(0.005, 1) | 0.245 | 0.244 | 0.246 | 0.245 |
+| train_sgd(0.4, 100) | 0.246 | 0.243 | 0.245 | 0.249 |
+| train_sgd(0.05, 10) | 0.246 | 0.242 | 0.245 | 0.243 |
+| concise SGD | 0.243 | 0.242 | 0.249 | 0.259 |
+| momentum (0.02, 0.5) | 0.245 | 0.245 | 0.249 | 0.244 |
+| momentum (0.01, 0.9) | 0.248 | 0.246 | 0.244 | 0.246 |
+| momentum (0.005, 0.9) | 0.243 | 0.246 | 0.245 | 0.245 |
+| concise momentum | 0.250 | 0.246 | 0.247 | 0.246 |
+| adagrad scratch | 0.243 | 0.243 | 0.243 | 0.243 |
+| adagrad concise | 0.242 | 0.242 | 0.242 | 0.244 |
+| rmsprop scratch | 0.245 | 0.245 | 0.244 | 0.246 |
+| rmsprop concise | 0.246 | 0.243 | 0.245 | 0.246 |
+| adadelta scratch | 0.245 | 0.243 | 0.243 | 0.244 |
+| adadelta concise | 0.243 | 0.243 | 0.246 | 0.245 |
+| adam scratch | 0.243 | 0.244 | 0.242 | 0.248 |
+| adam concise | 0.243 | 0.243 | 0.246 | 0.244 |
+| yogi scratch | 0.243 | 0.244 | 0.244 | 0.243 |
+"""
+COLUMNS = ('PT 1.0.3', 'PT 0.17.5', 'TF 1.0.3', 'TF 0.17.5')
+
+TRACES_11_3 = ['epoch 10, x: 0.060466', 'epoch 10, x: 3.486784', 'epoch 10, x: 61.917364',
+               'epoch 10, x: -1.528166', 'epoch 20, x1: -0.057646, x2: -0.000073',
+               'epoch 10, x: 0.000000', 'epoch 10, x: 26.834133', 'epoch 10, x: 7.269860']
+
+
+def test_book_results_match_the_issue_table():
+    data = ex.book_results()
+    expected = {}
+    for line in ISSUE_TABLE.strip().splitlines():
+        name, *values = [c.strip() for c in line.strip('|').split('|')]
+        expected[name] = dict(zip(COLUMNS, map(float, values)))
+    assert data['losses'] == expected
+    assert set(data['sources']) == set(COLUMNS)
+    assert all('d2l-ai/d2l-' in src for src in data['sources'].values())
+    assert (data['loss_range']['low'], data['loss_range']['high']) == (0.242, 0.259)
+    every = [v for row in expected.values() for v in row.values()]
+    assert min(every) == 0.242 and max(every) == 0.259
+    # every book entry is an experiment of the registry, and every loss experiment has one
+    keys = {e.book for e in ex.EXPERIMENTS.values() if e.book}
+    assert set(data['losses']) | set(data['traces']) == keys
+
+
+def test_check_book_rounds_like_the_book():
+    exp = ex.EXPERIMENTS['11.7/scratch']
+    assert ex.check_book(exp, ex.Result({'loss': 0.25949}))[1] is True     # prints 0.259
+    assert ex.check_book(exp, ex.Result({'loss': 0.25951}))[1] is False    # prints 0.260
+    assert ex.check_book(exp, ex.Result({'loss': 0.24169}))[1] is True     # the optimum, 0.242
+    trace = ex.EXPERIMENTS['11.3/gd-2d-eta0.1']
+    assert ex.check_book(trace, ex.Result(text='epoch 20, x1: -0.057646, x2: -0.000073')) == (
+        'epoch 20, x1: -0.057646, x2: -0.000073', True)
+    assert ex.check_book(trace, ex.Result(text='epoch 20, x1: -0.057647, x2: -0.000073'))[1] is False
+
+
+def test_reproduce_writes_the_report(tmp_path, capsys):
+    out, rows_json = tmp_path / 'rep', tmp_path / 'rows.json'
+    code = main(['reproduce', '--backends', 'numpy', '--sections', '11.3,11.5', '--out', str(out),
+                 '--json', str(rows_json), '--seed', '0'])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert re.search(r'\[#+\] \d+/\d+', captured.err)                      # the progress bar
+    assert 'agree with the book' in captured.out
+
+    md = (out / 'report.md').read_text()
+    html = (out / 'report.html').read_text()
+    for line in TRACES_11_3:                   # ours and the book's, digit for digit
+        assert md.count(line) >= 2 and html.count(line) >= 2, line
+    data = json.loads(rows_json.read_text())
+    rows = {(r['section'], r['experiment']): r for r in data['rows']}
+    assert {s for s, _ in rows} == {'11.3', '11.5'}
+    assert all(r['in_range'] for r in data['rows'] if r['section'] == '11.3')
+
+    losses = [r for r in data['rows'] if 'loss' in r['values']]
+    assert len(losses) == 5                                            # 4 x train_sgd + concise
+    for r in losses:
+        assert r['backend'] == 'numpy' and r['in_range'] is True
+        assert 0.242 <= round(r['values']['loss'], 3) <= 0.259
+        assert f"loss: {r['values']['loss']:.3f}" in md
+        assert r['sec_per_epoch'] > 0 and r['wall_s'] > 0
+    gd = rows[('11.5', 'train-sgd-gd')]
+    assert gd['book'] == 'PT 1.0.3 0.247, PT 0.17.5 0.248, TF 1.0.3 0.249, TF 0.17.5 0.247'
+    assert gd['book'] in md
+
+    flops = rows[('11.5', 'matmul-gflops')]['values']
+    assert set(flops) >= {'element', 'column', 'full', 'block', 'peak', 'element_rows'}
+    assert flops['full'] > flops['column'] > flops['element'] > 0
+    assert flops['max_error'] < 1e-3
+    assert rows[('11.5', 'time-vs-loss')]['figures'] == ['11.5-time-vs-loss-numpy.png']
+
+    pngs = sorted(p.name for p in out.glob('*.png'))
+    referenced = [f for r in data['rows'] for f in r['figures']]
+    assert sorted(referenced) == pngs and len(pngs) >= 13
+    for name in pngs:
+        assert (out / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+        assert f']({name})' in md
+    assert html.count('<img ') == len(pngs) and html.count('data:image/png;base64,') == len(pngs)
+    assert not list(out.glob('*.part'))
+
+
+def test_a_failing_experiment_is_reported_not_fatal(tmp_path, monkeypatch):
+    exp = ex.EXPERIMENTS['11.3/gd-x2-eta0.2']
+
+    def broken(d2l, ctx):
+        raise FloatingPointError('boom')
+    monkeypatch.setitem(ex.EXPERIMENTS, exp.key, ex.Experiment(exp.section, exp.name, exp.title, broken,
+                                                               exp.per_backend, exp.book))
+    assert main(['reproduce', '--backends', 'numpy', '--sections', '11.3', '--out', str(tmp_path)]) == 1
+    md = (tmp_path / 'report.md').read_text()
+    assert 'error: FloatingPointError: boom' in md
+    assert 'epoch 10, x: 3.486784 | epoch 10, x: 3.486784 | yes' in md   # the rest still ran
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--sections', '11.11'], 'unknown section(s) 11.11; choose from: 11.1, 11.2'),
+    (['--backends', 'jax'], 'unknown backend(s) jax; choose from: numpy, torch, tensorflow, mxnet'),
+])
+def test_bad_choices_name_the_valid_ones(tmp_path, capsys, argv, message):
+    assert main(['reproduce', '--out', str(tmp_path)] + argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / 'report.md').exists()
+
+
+def test_concise_table_covers_every_backend_and_imports_lazily():
+    for rule, per_backend in ex.CONCISE.items():
+        assert set(per_backend) == {'numpy', 'torch', 'tensorflow', 'mxnet'}, rule
+        assert per_backend['numpy'][0] in ('sgd', 'momentum', rule)
+    assert ex.concise_trainer('rmsprop', 'numpy') == ('rmsprop', {'lr': 0.01, 'gamma': 0.9})
+    # the book's PyTorch/TensorFlow SGD rates doubled for the half squared loss (docs/book-bugs.md)
+    assert ex.CONCISE['sgd']['torch'][1] == {'lr': 0.02}
+    assert ex.CONCISE['momentum']['tensorflow'][1] == {'learning_rate': 0.01, 'momentum': 0.9}
+    code = ('import sys, d2l_optim.experiments, d2l_optim.report, d2l_optim.commands.reproduce; '
+            'print(sorted(m for m in ("torch", "tensorflow", "mxnet", "matplotlib") if m in sys.modules))')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == '[]'
+
+
+def test_registry_covers_every_section_and_experiment_of_the_issue():
+    names = {e.key for e in ex.EXPERIMENTS.values()}
+    assert {e.section for e in ex.EXPERIMENTS.values()} == set(ex.SECTIONS)
+    for key in ('11.3/newton-nonconvex-eta0.5', '11.4/noisy-sgd-exponential', '11.5/matmul-gflops',
+                '11.5/time-vs-loss', '11.6/eigen-decay', '11.6/effective-weight', '11.8/gamma-1',
+                '11.8/rotated', '11.8/weights', '11.10/yogi-scratch', '11.10/adam-vs-yogi'):
+        assert key in names, key
+    assert len([e for e in ex.EXPERIMENTS.values() if e.per_backend]) == 20
+
+
+def test_exercises_worked_numerically():
+    ends = ex.adam_vs_yogi_figure()[1]
+    assert ends['adam'] == 1.0 and ends['yogi'] < -0.95           # Adam at the worst point
+    x1, x2 = ex.rmsprop_gamma_one()[-1]
+    assert abs(x1) > 1e30 and abs(x2) > 1e60                      # gamma = 1 explodes
+    assert ex.effective_sample_weight(0.9)['sum'] == pytest.approx(10.0)
+    assert ex.effective_sample_weight(0.9)['steps_to_half_weight'] == 7     # 0.9^7 < 0.5 < 0.9^6
+    rot = ex.rotated_comparison('rmsprop', eta=0.4, gamma=0.9)
+    assert ex.f_rotated(*rot['rotated'][-1]) > 1000 * ex.f_ill(*rot['axis-aligned'][-1])
+    noisy = ex.train_2d(ex.noisy_sgd(ex.f_2d_grad, 0.1, ex.constant_lr(), seed=0), 50)
+    again = ex.train_2d(ex.noisy_sgd(ex.f_2d_grad, 0.1, ex.constant_lr(), seed=0), 50)
+    assert noisy == again                                         # the noise is seeded
