@@ -145,3 +145,6 @@ _backend = Backend(
 )
 
 globals().update(book_api(_backend))
+
+# 11.11: LeNet, Fashion-MNIST and the train_ch6 names (kept in their own module).
+from d2l_optim.backends.mxnet_lenet import *  # noqa: E402,F401,F403

@@ -88,14 +88,16 @@ def _concise(trainer: Any, hyperparams: dict, w0: np.ndarray, b0: np.ndarray):
 def _compile(fn: Callable) -> Callable:
     """``compile=True``: ``fn`` traced once by ``tf.function``. Batches enter with an unknown
     first axis (a short last batch does not retrace), Python numbers as float32 scalars
-    (so the step count t does not retrace either)."""
+    (so the step count t does not retrace either). Steps call the traced concrete function
+    directly: half the per-call cost of ``tf.function``'s dispatch (0.13 vs 0.29 ms here)."""
     traced: list = []
 
     def call(*args):
+        args = [tf.constant(a, tf.float32) if isinstance(a, (int, float, np.number)) else a
+                for a in args]
         if not traced:
-            spec = [tf.TensorSpec([], tf.float32) if isinstance(a, (int, float, np.number)) else
-                    tf.TensorSpec([None, *a.shape[1:]], a.dtype) for a in args]
-            traced.append(tf.function(fn, input_signature=spec, autograph=False))
+            spec = [tf.TensorSpec([None, *a.shape[1:]] if a.shape.rank else [], a.dtype) for a in args]
+            traced.append(tf.function(fn, input_signature=spec, autograph=False).get_concrete_function())
         return traced[0](*args)
     return call
 
@@ -124,3 +126,6 @@ _backend = Backend(
 )
 
 globals().update(book_api(_backend))
+
+# 11.11: LeNet, Fashion-MNIST and the train_ch6 names (kept in their own module).
+from d2l_optim.backends.tensorflow_lenet import *  # noqa: E402,F401,F403

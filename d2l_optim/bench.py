@@ -134,6 +134,7 @@ class Measurement:
     ratio: float | None = None                     # sec/epoch over the baseline's (see BASELINE)
     baseline: str | None = None
     speedup: float | None = None                   # eager twin's sec/epoch over this one's
+    speedup_steady: float | None = None            # the same after the first evaluation (no trace)
 
     @property
     def ok(self) -> bool:
@@ -223,12 +224,13 @@ def _bench_cell(d2l: Any, opt: str, bs: int, X: np.ndarray, y: np.ndarray,
             continue
         runners[v] = runner
     reps = config.repeats_for(backend.name, bs)
-    order = list(runners)
+    order, tik = list(runners), time.perf_counter()
     for r in range(reps):
         for v in order:
             cell[v].samples.append(runners[v](X, y, bs, epochs))
         order = order[1:] + order[:1]       # round-robin: no variant always runs first
-        progress(f'{backend.name} {opt} batch {bs}: repeat {r + 1}/{reps}')
+        progress(f'{backend.name} {opt} batch {bs}: repeat {r + 1}/{reps} '
+                 f'({time.perf_counter() - tik:.1f} s)')
     return list(cell.values())
 
 
@@ -534,7 +536,7 @@ def add_ratios(measurements: Sequence[Measurement]) -> None:
         cells.setdefault((m.backend, m.optimizer, m.batch_size), {})[m.variant] = m
     for cell in cells.values():
         for v, m in cell.items():
-            m.ratio = m.baseline = m.speedup = None
+            m.ratio = m.baseline = m.speedup = m.speedup_steady = None
             if not m.ok:
                 continue
             base = BASELINE.get(v)
@@ -545,6 +547,7 @@ def add_ratios(measurements: Sequence[Measurement]) -> None:
             twin = EAGER.get(v)
             if twin and _ok(cell, twin):
                 m.speedup = cell[twin].sec_per_epoch / m.sec_per_epoch
+                m.speedup_steady = cell[twin].steady / m.steady
 
 
 def _ok(cell: dict, variant: str) -> bool:
@@ -558,6 +561,7 @@ def measurements_from_json(rows: Sequence[dict]) -> list[Measurement]:
         fields = {k: r[k] for k in ('backend', 'optimizer', 'batch_size', 'variant', 'epochs', 'note')}
         m = Measurement(**fields, samples=[Sample(**s) for s in r['samples']])
         m.ratio, m.baseline, m.speedup = r.get('ratio'), r.get('baseline'), r.get('speedup')
+        m.speedup_steady = r.get('speedup_steady')
         out.append(m)
     return out
 
@@ -589,15 +593,22 @@ def goals(measurements: Sequence[Measurement], imports: Sequence[dict]) -> list[
             if b == 'tensorflow':
                 rows = [m for m in rows if m.batch_size == 10]
                 if rows:
+                    what = f'tensorflow {variant.split("_")[0]} compile=True vs eager, batch 10'
+                    m = min(rows, key=lambda m: m.speedup_steady)
+                    out.append({'goal': f'{what}, per epoch after the trace', 'target': '>= 5x faster',
+                                'measured': f'{m.speedup_steady:.1f}x ({m.optimizer})',
+                                'met': m.speedup_steady >= 5})
                     m = min(rows, key=lambda m: m.speedup)
-                    out.append({'goal': f'tensorflow {variant.split("_")[0]} compile=True vs eager, batch 10',
+                    out.append({'goal': f'{what}, whole {m.epochs}-epoch call, trace included',
                                 'target': '>= 5x faster', 'measured': f'{m.speedup:.1f}x ({m.optimizer})',
                                 'met': m.speedup >= 5})
             elif rows:
                 m = min(rows, key=lambda m: m.speedup)
                 out.append({'goal': f'{b} {variant.split("_")[0]} compile=True vs without',
-                            'target': 'no slower', 'measured': f'worst {m.speedup:.2f}x faster '
-                            f'({m.optimizer}, batch {m.batch_size})', 'met': m.speedup >= 0.95})
+                            'target': 'no slower (<= 1.05x the time: noise)',
+                            'measured': f'worst {1 / m.speedup:.2f}x the time without '
+                                        f'({m.optimizer}, batch {m.batch_size})',
+                            'met': 1 / m.speedup <= 1.05})
     for row in imports:
         if row['module'] == 'd2l_optim' and row.get('seconds') is not None:
             free = not row['frameworks']
@@ -613,10 +624,12 @@ def goals(measurements: Sequence[Measurement], imports: Sequence[dict]) -> list[
 _IMPORT_SNIPPET = """
 import json, sys, time
 t = time.perf_counter()
-import {module}
+{prelude}import {module}
 s = time.perf_counter() - t
 print(json.dumps({{'seconds': s, 'frameworks': [m for m in {frameworks!r} if m in sys.modules]}}))
 """
+#: timed with the import: mxnet 1.9.1 alone fails on NumPy >= 1.24 without the alias the adapter restores
+_IMPORT_PRELUDE = {'mxnet': "import numpy\nif 'bool' not in vars(numpy): numpy.bool = numpy.bool_\n"}
 
 
 def _child_env() -> dict:
@@ -629,7 +642,8 @@ def _child_env() -> dict:
 def import_time(module: str, repeats: int = 3) -> dict:
     """Median seconds to import ``module`` in fresh interpreters, and the frameworks it pulled in."""
     secs, frameworks, error = [], [], ''
-    code = _IMPORT_SNIPPET.format(module=module, frameworks=FRAMEWORKS)
+    code = _IMPORT_SNIPPET.format(module=module, frameworks=FRAMEWORKS,
+                                  prelude=_IMPORT_PRELUDE.get(module, ''))
     for _ in range(repeats):
         out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                              env=_child_env(), timeout=300)
@@ -639,7 +653,8 @@ def import_time(module: str, repeats: int = 3) -> dict:
         row = json.loads(out.stdout.strip().splitlines()[-1])
         secs.append(row['seconds'])
         frameworks = row['frameworks']
-    return {'module': module, 'seconds': statistics.median(secs) if secs else None,
+    label = module + (' (numpy.bool alias restored first)' if module in _IMPORT_PRELUDE else '')
+    return {'module': label, 'seconds': statistics.median(secs) if secs else None,
             'samples': secs, 'frameworks': frameworks, 'error': error}
 
 

@@ -21,8 +21,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
-import numpy as np
-
 from .harness import DivergenceError
 from .ops import to_numpy, to_scalar
 from .plotting import Animator, Timer
@@ -124,9 +122,10 @@ class ClassifyRun:
                 'test_acc': self.test_acc[-1]}
 
     def to_json(self) -> dict:
+        """Plain data: the final values under the book's names, the per-epoch ones as ``*_curve``."""
         return {'backend': self.backend, 'name': self.name, 'epochs': self.epochs, 'lrs': self.lrs,
-                'train_loss': self.train_loss, 'train_acc': self.train_acc, 'test_acc': self.test_acc,
-                **{k: v for k, v in self.final().items()},
+                'train_loss_curve': self.train_loss, 'train_acc_curve': self.train_acc,
+                'test_acc_curve': self.test_acc, **self.final(),
                 'examples_per_sec': self.examples_per_sec, 'wall_s': self.wall_s}
 
 
@@ -194,7 +193,9 @@ def _checked_lr(lr: Any, epoch: int) -> float:
 def fit_ch6(net: Any, train_iter: Iterable, test_iter: Iterable, num_epochs: int, lr: float,
             device: Any = None, scheduler: Any = None, *, backend: ClassifyBackend,
             builtin: bool = False, trainer: Any = None, seed: int | None = None, name: str = '') -> ClassifyRun:
-    """Train ``net`` with minibatch SGD at ``lr`` (or the optimizer ``trainer``), scheduled per epoch.
+    """Train ``net`` with minibatch SGD at ``lr`` (or with ``trainer``, an optimizer the learner
+    built, at its own rate), scheduled per epoch. ``net=None`` trains the backend's default
+    network (LeNet; NumPy's MLP); the network's weights are re-initialized either way.
 
     ``scheduler`` is a callable ``t -> lr`` (ours, or a learner's own class), or the
     framework's own scheduler object (``torch.optim.lr_scheduler.*`` bound to

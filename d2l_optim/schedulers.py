@@ -14,7 +14,8 @@ The values are the book's curves, value for value:
   :math:`k(t) = |\{s_i \le t\}|`, decaying *at* the listed steps like PyTorch's
   ``MultiStepLR`` (base 0.5, factor 0.5, steps 15 and 30 give 0.25 at 15, 0.125 at 30);
 * :class:`CosineScheduler`: a linear warm-up from ``warmup_begin_lr`` over
-  ``warmup_steps``, then :math:`\eta_t = \eta_T + \frac{\eta_0 - \eta_T}{2}\bigl(1 + \cos(\pi \frac{t - w}{T - w})\bigr)`
+  ``warmup_steps`` :math:`w`, then
+  :math:`\eta_t = \eta_T + \frac{\eta_0 - \eta_T}{2}\bigl(1 + \cos(\pi \frac{t - w}{T - w})\bigr)`
   up to ``T = max_update``, then ``final_lr`` for ever after.
 
 The training harness (:mod:`d2l_optim.classify`) calls a scheduler once per

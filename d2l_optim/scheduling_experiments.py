@@ -130,7 +130,8 @@ def _load(data: str, log: Callable[[str], None]) -> tuple[str, tuple, int]:
         return 'Fashion-MNIST', read_fashion_mnist(), 256
     if data == 'auto':
         log(f"11.11: Fashion-MNIST was not found (put its four *-ubyte.gz files in ${ENV_VAR}); "
-            f"running the offline stand-in: synthetic images, {OFFLINE['n_train']} train / {OFFLINE['n_test']} test, batch {OFFLINE['batch_size']}")
+            f"running the offline stand-in: synthetic images, {OFFLINE['n_train']} train / "
+            f"{OFFLINE['n_test']} test, batch {OFFLINE['batch_size']}")
     label = (f"synthetic stand-in ({OFFLINE['n_train']} train / {OFFLINE['n_test']} test images, "
              "not Fashion-MNIST)")
     arrays = synthetic_fashion_mnist(OFFLINE['n_train'], OFFLINE['n_test'], seed=OFFLINE['seed'])

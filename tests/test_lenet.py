@@ -4,8 +4,10 @@ patterns are refused or fixed; NumPy trains its MLP; the 11.11 experiment runner
 import importlib
 import importlib.util
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -249,6 +251,9 @@ def test_numpy_mlp_runs_every_schedule():
         run = d2l.fit_ch6(None, train_iter, test_iter, EPOCHS, 0.1, scheduler=scheduler, seed=0)
         assert run.lrs == (schedule_values(scheduler, EPOCHS) if scheduler else [0.1] * EPOCHS)
         assert run.train_loss[-1] < run.train_loss[0] - 0.3 and run.test_acc[-1] > 0.5
+    record = json.loads(json.dumps(run.to_json()))
+    assert record['train_loss'] == run.train_loss[-1] and record['test_acc_curve'] == run.test_acc
+    assert record['lrs'] == run.lrs and record['backend'] == 'numpy'
 
 
 def test_core_helpers():
@@ -358,3 +363,47 @@ def test_builtin_lr_check_in_rows(fw):
     name, _ = fw
     exp = se.experiments()[4]
     assert se.builtin_lr_diff(name, exp, 30) < 1e-7
+
+
+# ---------------------------------------------------------------- the notebook
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / 'notebooks' / '11.11-learning-rate-scheduling.ipynb'
+
+
+def test_notebook_stored_without_outputs_with_a_parameters_cell():
+    nbformat = pytest.importorskip('nbformat')
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == 'code']
+    assert code[0].source == 'BACKEND = "numpy"' and code[0].metadata.get('tags') == ['parameters']
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+    text = '\n'.join(c.source for c in nb.cells if c.cell_type == 'markdown')
+    assert '## Exercises' in text and r'\eta_t = \eta_0 (t + 1)^{-\frac{1}{2}}' in text
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize('backend', ['numpy'] + FRAMEWORKS)
+def test_notebook_runs(backend, monkeypatch, tmp_path):
+    """NumPy runs the whole 30 epochs; the frameworks 3, enough to run every cell."""
+    nbformat = pytest.importorskip('nbformat')
+    nbclient = pytest.importorskip('nbclient')
+    if backend != 'numpy' and importlib.util.find_spec(backend) is None:
+        pytest.skip(f'{backend} is not installed')
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    for cell in nb.cells:
+        if 'parameters' in cell.metadata.get('tags', []):
+            cell.source = f'BACKEND = "{backend}"'
+        if backend != 'numpy' and cell.source.startswith('num_epochs = 30'):
+            cell.source = cell.source.replace('num_epochs = 30', 'num_epochs = 3', 1)
+    monkeypatch.setenv('MPLBACKEND', 'Agg')
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')       # PyTorch: LeNet is faster on one thread here
+    nbclient.NotebookClient(nb, timeout=600, kernel_name='python3',
+                            resources={'metadata': {'path': str(tmp_path)}}).execute()
+    out = '\n'.join(o.get('text', '') for c in nb.cells if c.cell_type == 'code' for o in c.outputs
+                    if o.get('output_type') == 'stream' and o.get('name') == 'stdout')
+    runs = re.findall(r'^train loss (\d\.\d+), train acc (\d\.\d+), test acc (\d\.\d+)', out, re.M)
+    assert len(runs) == 5, out
+    assert ('training MLP' if backend == 'numpy' else 'training LeNet') in out
+    if backend == 'numpy':
+        assert float(runs[0][1]) > 0.9          # 30 epochs at 0.3: the MLP fits the training set
+    else:
+        assert out.count('largest |built-in rate - our rate|') == 4

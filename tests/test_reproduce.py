@@ -171,3 +171,20 @@ def test_exercises_worked_numerically():
     noisy = ex.train_2d(ex.noisy_sgd(ex.f_2d_grad, 0.1, ex.constant_lr(), seed=0), 50)
     again = ex.train_2d(ex.noisy_sgd(ex.f_2d_grad, 0.1, ex.constant_lr(), seed=0), 50)
     assert noisy == again                                         # the noise is seeded
+
+
+def test_reproduce_11_11_offline_is_labelled_and_unchecked(tmp_path, capsys):
+    """Without Fashion-MNIST the five scheduling runs use the labelled stand-in; the book's
+    numbers are shown beside them but not compared (different data, fewer epochs)."""
+    js = tmp_path / 'rows.json'
+    assert main(['reproduce', '--sections', '11.11', '--backends', 'numpy', '--epochs', '2',
+                 '--out', str(tmp_path / 'r'), '--json', str(js)]) == 0
+    rows = json.loads(js.read_text())['rows']
+    assert [r['experiment'] for r in rows] == ['constant', 'square-root', 'multi-factor', 'cosine',
+                                               'cosine-warmup']
+    assert all(r['section'] == '11.11' and r['in_range'] is None for r in rows)
+    assert rows[0]['book'].startswith('0.145 / 0.944 / 0.877')
+    assert all(0 <= r['values']['test_acc'] <= 1 for r in rows)
+    assert 'synthetic stand-in' in rows[0]['note'] and '2 epochs' in rows[0]['note']
+    md = (tmp_path / 'r' / 'report.md').read_text()
+    assert '11.11-schedules.png' in md and (tmp_path / 'r' / '11.11-numpy.png').exists()
