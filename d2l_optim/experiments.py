@@ -106,7 +106,7 @@ def select(sections: Iterable[str] | None = None) -> list[Experiment]:
         bad = sorted(wanted - set(SECTIONS))
         if bad:
             raise ValueError(f"unknown section(s) {', '.join(bad)}; choose from: {', '.join(SECTIONS)}"
-                             " (11.11 has its own notebook)")
+                             ", 11.11")
     return [e for e in EXPERIMENTS.values() if e.section in wanted]
 
 

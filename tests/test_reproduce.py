@@ -126,7 +126,7 @@ def test_a_failing_experiment_is_reported_not_fatal(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize('argv, message', [
-    (['--sections', '11.11'], 'unknown section(s) 11.11; choose from: 11.1, 11.2'),
+    (['--sections', '11.12'], 'unknown section(s) 11.12; choose from: 11.1, 11.2'),
     (['--backends', 'jax'], 'unknown backend(s) jax; choose from: numpy, torch, tensorflow, mxnet'),
 ])
 def test_bad_choices_name_the_valid_ones(tmp_path, capsys, argv, message):
