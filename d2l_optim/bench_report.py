@@ -97,14 +97,16 @@ def reproduce_table(rows: Sequence[dict]) -> str:
 
 def goals_table(rows: Sequence[dict]) -> str:
     return _table(['goal', 'target', 'measured', 'met'],
-                  [[g['goal'], g['target'], g['measured'], 'yes' if g['met'] else '**no**'] for g in rows])
+                  [[g['goal'], g['target'], g['measured'],
+                    {True: 'yes', False: '**no**', None: 'n/a'}[g['met']]] for g in rows])
 
 
 def machine_line(machine: dict) -> str:
     v = machine['versions']
     libs = ', '.join(f'{k} {val}' for k, val in v.items() if val and k != 'd2l-optim')
-    load = machine.get('load_average')
-    load_s = f"; load average at start {' / '.join(f'{x:.2f}' for x in load)}" if load else ''
+    load, end = machine.get('load_average'), machine.get('load_average_end')
+    load_s = f'; load average (1 min) {load[0]:.2f} at start' if load else ''
+    load_s += f', {end[0]:.2f} at end' if load and end else ''
     return (f"{machine['cores']} cores, {machine['cpu']}; {machine['os']}; Python {machine['python']}; "
             f"{libs}{load_s}; {machine['date']}")
 
@@ -155,7 +157,36 @@ def loss_agreement(measurements: Sequence[Measurement]) -> dict[str, float]:
 
 
 #: shown under the goals table for each goal that is missed (keyed by the goal's first words)
-EXPLANATIONS: dict[str, str] = {}
+EXPLANATIONS: dict[str, str] = {
+    'train_ch11 vs hand-written loop':
+        "the price of writing each rule once: a rule returns new arrays and the book's optimizer "
+        'writes them back into the learner\'s parameters and states (`p[:] = ...`, `copy_`, '
+        '`assign`), where a hand-written loop updates in place. On a 5x1 model every op is pure '
+        'dispatch cost, so those writes are 5-20% of a step (profiled: an MXNet Adam step makes 41 '
+        'engine calls against the floor\'s 35, the six extra ones are the write-backs). Cells under '
+        '0.001 s/epoch are also within timer noise.',
+    "train_concise_ch11 vs hand-written loop":
+        'our concise step is the hand-written step (same framework calls); what remains is the '
+        'harness loop around it and machine noise, which on this shared machine moves single cells '
+        'by 20-30% between runs.',
+    'tensorflow scratch compile=True vs eager, batch 10, whole':
+        'a 2-epoch call at batch 10 is 300 steps of about 0.15 ms plus a one-off trace of 40-90 ms, '
+        'so the trace is a third to a half of the compiled call; every epoch after it is more '
+        'than 5x faster (row above), and longer calls approach that.',
+    'tensorflow concise compile=True vs eager, batch 10, whole':
+        'as for train_ch11: the one-off trace (Keras adds its optimizer update to it) is paid inside '
+        'the first epoch of a 2-epoch call.',
+    'mxnet concise compile=True':
+        "hybridizing fuses only the 5x1 Dense layer and the loss; gluon.Trainer's update stays "
+        'imperative, so there is little to win and noise can show a small loss.',
+    'import d2l_optim':
+        'the package itself imports only NumPy and the standard library; see the import table.',
+}
+
+
+def _count_range(ms: Sequence[Measurement]) -> str:
+    counts = sorted({len(m.samples) for m in ms if m.ok})
+    return '—' if not counts else str(counts[0]) if len(counts) == 1 else f'{counts[0]}-{counts[-1]}'
 
 
 def render_markdown(report: dict) -> str:
@@ -196,15 +227,21 @@ def render_markdown(report: dict) -> str:
         '`compile=True` calls the traced concrete function directly, which halves the per-step '
         'dispatch cost, so its ratio can be below 1. **wall/call**: the whole call, '
         'evaluations and drawing the figure once to PNG included. Medians of '
-        f"{cfg['repeats']} timed calls after one warm-up call on 200 rows "
-        f"({cfg['slow_repeats']} for TensorFlow and MXNet at batch size 1).", '',
+        f"{_count_range(ms)} timed calls per variant after one warm-up call on 200 rows: at least "
+        f"{cfg['repeats']} ({cfg['slow_repeats']} for TensorFlow and MXNet at batch size 1), more "
+        f"for cheap cells until a cell has run {cfg.get('min_seconds', 0):g} s.", '',
+        'On a shared machine single cells move by 20-30% between runs; the concise rows, whose '
+        'step is the hand-written step, show that noise. The goals therefore take the geometric mean '
+        'of a backend\'s cells and also name its worst cell.', '',
         '## Goals (issue 8)', '', goals_table(report.get('goals', [])), '',
     ]
-    missed = [g for g in report.get('goals', []) if not g['met']]
-    for g in missed:
-        why = next((text for key, text in EXPLANATIONS.items() if g['goal'].startswith(key)), None)
-        if why:
-            out += [f"* **{g['goal']}**: {why}"]
+    missed: dict[str, list[str]] = {}
+    for g in report.get('goals', []):
+        key = next((k for k in EXPLANATIONS if g['goal'].startswith(k)), None)
+        if g['met'] is False and key:
+            missed.setdefault(key, []).append(g['goal'])
+    for key, which in missed.items():
+        out.append(f"* **{'; '.join(which)}**: {EXPLANATIONS[key]}")
     if missed:
         out.append('')
     out += ['## Training', '', training_tables(ms), '']
@@ -222,17 +259,18 @@ def render_markdown(report: dict) -> str:
 
 TORCH_COMPILE = """## Why PyTorch has no compile=True
 
-`torch.compile` was measured on this machine (torch 2.13.0+cpu, 2 cores) on the step that
-`compile=True` would compile, Adam at batch size 10, 150 steps per epoch:
+`torch.compile` (inductor, `dynamic=True`) was measured on this machine (torch 2.13.0+cpu,
+2 cores) on the steps `compile=True` would compile, Adam at batch size 10, 150 steps per epoch:
 
-| step | eager | torch.compile: first epoch | then, per epoch |
+| step | eager, per epoch | compiled: first epoch | compiled: then, per epoch |
 |---|---|---|---|
-| `train_ch11` (scratch) | 0.019 s | 26.4 s (inductor) / 2.1 s (aot_eager) | 0.12-0.14 s / 0.09-0.13 s |
-| `train_concise_ch11` (`torch.optim.Adam`) | 0.08-0.095 s | 14.5 s (inductor) | 0.11-0.14 s |
+| `train_ch11` (scratch) | 0.019-0.022 s | 26.4 s with a cold compile cache, 0.03 s with a warm one | 0.026 s, up to 0.12-0.14 s under load |
+| `train_concise_ch11` (`torch.optim.Adam`) | 0.022-0.09 s | 14.5 s cold, 0.5 s warm | 0.031 s, up to 0.11-0.14 s under load |
 
-It never pays off here: compiling costs more than a hundred eager epochs, and the compiled
-step is still slower, because Dynamo breaks the graph at `loss.backward()` (one graph before,
-one after, plus guard checks on every call) and a 5x1 linear model leaves no kernel time to
-win. So `compile=True` on PyTorch raises a ValueError naming the backends that offer it.
-`d2l-optim bench --torch-compile --batch-sizes 10` measures it again (about 30 s per call).
+It never pays off here: the first call compiles for seconds (the on-disk cache helps only
+after that), and the compiled step is still slower than eager (0.7-0.85x its speed), because
+Dynamo breaks the graph at `loss.backward()` (one graph before, one after, guard checks on every
+call) and a 5x1 linear model leaves no kernel time to win. So `compile=True` on PyTorch raises
+a ValueError naming the backends that offer it. `d2l-optim bench --torch-compile --backends torch
+--batch-sizes 10` measures it again and fills the PyTorch compile=True columns.
 """

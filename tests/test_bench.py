@@ -76,13 +76,18 @@ def test_add_ratios_and_speedups_from_synthetic_numbers():
 
 def test_goals_judge_the_measured_numbers():
     ms = [_m('floor', [0.5]), _m('scratch', [0.7]), _m('scratch_compiled', [0.1]),
-          _m('floor', [0.1], 'torch'), _m('scratch', [0.11], 'torch')]
+          _m('floor', [0.1], 'torch'), _m('scratch', [0.11], 'torch'),
+          _m('floor', [0.1], 'torch', bs=100), _m('scratch', [0.13], 'torch', bs=100)]
     bench.add_ratios(ms)
     imports = [{'module': 'd2l_optim', 'seconds': 0.12, 'frameworks': [], 'samples': [0.12], 'error': ''}]
     g = {row['goal']: row for row in bench.goals(ms, imports)}
     assert g['train_ch11 vs hand-written loop (tensorflow)']['met'] is False
-    assert g['train_ch11 vs hand-written loop (tensorflow)']['measured'] == 'worst 1.40x (adam, batch 10)'
+    assert g['train_ch11 vs hand-written loop (tensorflow)']['measured'] == \
+        '1.40x over 1 cells; worst 1.40x (adam, batch 10)'
+    # per backend: the geometric mean over cells, sqrt(1.1 * 1.3) = 1.196
     assert g['train_ch11 vs hand-written loop (torch)']['met'] is True
+    assert g['train_ch11 vs hand-written loop (torch)']['measured'] == \
+        '1.20x over 2 cells; worst 1.30x (adam, batch 100)'
     what = 'tensorflow scratch compile=True vs eager, batch 10'
     assert g[f'{what}, per epoch after the trace']['measured'] == '7.0x (adam)'
     assert g[f'{what}, whole 2-epoch call, trace included']['met'] is True

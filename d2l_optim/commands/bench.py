@@ -32,14 +32,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument('--batch-sizes', type=_ints, default=_ints(_DEFAULT_BATCHES),
                    help=f'comma-separated (default: {_DEFAULT_BATCHES})')
     p.add_argument('--repeats', type=int, default=3,
-                   help='timed calls per variant after one warm-up; medians are reported (default: 3; '
-                        'TensorFlow and MXNet at batch size 1: at most 2)')
+                   help='timed calls per variant after one warm-up, medians reported (default: 3; at most '
+                        '2 for TensorFlow and MXNet at batch size 1; cheap cells get more, up to 15)')
     p.add_argument('--quick', action='store_true',
                    help='a tiny run (200 rows, batch 10 and 100, one repeat, no reproduce) to check it works')
     p.add_argument('--no-imports', action='store_true', help='skip the import timings')
     p.add_argument('--no-reproduce', action='store_true', help='skip timing d2l-optim reproduce')
     p.add_argument('--torch-compile', action='store_true',
-                   help='also time torch.compile as the compiled PyTorch step (slow: ~30 s per call)')
+                   help='also time torch.compile as the compiled PyTorch step (a cold first compile takes ~30 s)')
     p.add_argument('--json', default=None, help='write every number as JSON to this path')
     p.add_argument('--markdown', default=None,
                    help='write the results document (e.g. docs/benchmarks.md) to this path')
@@ -51,8 +51,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from .. import bench, bench_report
-    if args.from_json:
+    if args.from_json:      # ratios and goals derived again from the saved samples
         report = json.loads(Path(args.from_json).read_text())
+        ms = bench.measurements_from_json(report['measurements'])
+        bench.add_ratios(ms)
+        report['measurements'] = [m.to_json() for m in ms]
+        report['goals'] = bench.goals(ms, report.get('imports', []))
     else:
         report = _measure(args, bench)
     print(bench_report.render_text(report), end='')
@@ -81,7 +85,7 @@ def _measure(args: argparse.Namespace, bench) -> dict:
     else:
         config = bench.BenchConfig(backends=backends, optimizers=args.optimizers,
                                    batch_sizes=args.batch_sizes, repeats=args.repeats,
-                                   torch_compile=args.torch_compile)
+                                   max_repeats=max(15, args.repeats), torch_compile=args.torch_compile)
     progress = lambda s: print(f'bench: {s}', file=sys.stderr, flush=True)  # noqa: E731
     return bench.run_bench(config, imports=not args.no_imports,
                            reproduce=not (args.no_reproduce or args.quick),
