@@ -718,7 +718,8 @@ NOTEBOOKS['11.8-rmsprop'] = intro('11.8 RMSProp', r'''
     md(r'''
     ## With the framework's optimizer
 
-    PyTorch calls $\gamma$ `alpha`, Keras `rho`, Gluon `gamma1`; all put $\epsilon$ outside the root.
+    PyTorch calls $\gamma$ `alpha`, Keras `rho`, Gluon `gamma1`. PyTorch and Gluon put
+    $\epsilon$ outside the root, Keras 3 inside it, as the book does.
     '''),
     code('''
     trainer, hyperparams = ex.concise_trainer('rmsprop', BACKEND)
