@@ -43,3 +43,34 @@ def test_script_prints_only_the_book_lines(backend, tmp_path):
     assert len(lines) == 2 and re.fullmatch(r'loss: 0\.2[45]\d, \d\.\d{3} sec/epoch', lines[1]), lines
     assert '\x1b' not in out.stdout and '<Figure' not in out.stdout
     assert png.read_bytes()[:4] == b'\x89PNG'
+
+
+def test_jupyter_updates_the_figure_in_place_and_keeps_earlier_output():
+    """In a kernel the Animator draws through one display handle: lines printed earlier in the
+    cell stay, and the cell ends with a single figure (the book's clear_output wipes both)."""
+    nbformat = pytest.importorskip('nbformat')
+    nbclient = pytest.importorskip('nbclient')
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(textwrap.dedent('''
+        from d2l_optim.backends import numpy as d2l
+        print('printed before training')
+        data_iter, feature_dim = d2l.get_data_ch11(batch_size=10)
+        d2l.train_ch11(d2l.rmsprop, d2l.init_rmsprop_states(feature_dim),
+                       {'lr': 0.01, 'gamma': 0.9}, data_iter, feature_dim, seed=0);
+    ''')))
+    env = {k: v for k, v in os.environ.items() if k != 'MPLBACKEND'}
+    old = os.environ.copy()
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        nbclient.NotebookClient(nb, timeout=120, kernel_name='python3').execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    outputs = nb.cells[0].outputs
+    text = ''.join(o.get('text', '') for o in outputs if o.output_type == 'stream')
+    assert text.startswith('printed before training\n')
+    assert re.search(r'^loss: 0\.245, \d\.\d{3} sec/epoch$', text, re.M), text
+    figures = [o for o in outputs if o.output_type == 'display_data' and 'image/png' in o.data]
+    assert len(figures) == 1, [o.output_type for o in outputs]
+    assert '<Figure' not in text
