@@ -83,6 +83,20 @@ def _meta_lines(meta: dict) -> list[str]:
     return [f'{k}: {v}' for k, v in meta.items()]
 
 
+def _section_parts(rows: Sequence[Row], section: str,
+                   extra_figures: dict) -> tuple[list[tuple[str, str]], list[str]]:
+    """A section's (caption, PNG) pairs, each file once, and its rows' notes."""
+    figs: dict[str, str] = {}
+    for r in rows:
+        if r.section == section:
+            for f in r.figures:
+                figs.setdefault(f, f'{r.title} ({r.backend})')
+    for caption, f in extra_figures.get(section, []):
+        figs.setdefault(f, caption)
+    notes = [f'{r.title} ({r.backend}): {r.note}' for r in rows if r.section == section and r.note]
+    return [(caption, f) for f, caption in figs.items()], notes
+
+
 def render_markdown(rows: Sequence[Row], meta: dict, sections: dict[str, str],
                     extra_figures: dict[str, list[tuple[str, str]]]) -> str:
     """The report as Markdown; figures are linked PNG files beside it."""
@@ -96,11 +110,10 @@ def render_markdown(rows: Sequence[Row], meta: dict, sections: dict[str, str],
     out += ['| ' + ' | '.join(_md_escape(c) for c in _cells(r)) + ' |' for r in rows]
     out.append('')
     for section, title in sections.items():
-        figs = [(f'{r.title} ({r.backend})', f) for r in rows if r.section == section for f in r.figures]
-        figs += extra_figures.get(section, [])
-        notes = [f'- {r.title} ({r.backend}): {r.note}' for r in rows if r.section == section and r.note]
+        figs, notes = _section_parts(rows, section, extra_figures)
         if not figs and not notes:
             continue
+        notes = [f'- {n}' for n in notes]
         out += [f'## {section} {title}', ''] + notes + ([''] if notes else [])
         out += [f'![{_md_escape(caption)}]({name})' for caption, name in figs]
         out.append('')
@@ -134,9 +147,7 @@ def render_html(rows: Sequence[Row], meta: dict, sections: dict[str, str],
             for i, c in enumerate(cells)) + '</tr>')
     out.append('</table>')
     for section, title in sections.items():
-        figs = [(f'{r.title} ({r.backend})', f) for r in rows if r.section == section for f in r.figures]
-        figs += extra_figures.get(section, [])
-        notes = [f'{r.title} ({r.backend}): {r.note}' for r in rows if r.section == section and r.note]
+        figs, notes = _section_parts(rows, section, extra_figures)
         if not figs and not notes:
             continue
         out.append(f'<h2>{esc(section)} {esc(title)}</h2>')
