@@ -21,7 +21,24 @@ from .rules import Rule, apply_rule, get_rule, validate_hyperparams
 
 
 class DivergenceError(FloatingPointError):
-    """Training produced an infinite or NaN loss."""
+    """Training produced a NaN, infinite or exploding loss (see :func:`diverged`)."""
+
+
+#: a loss above this many times the run's first evaluation, or above the ceiling, has diverged
+DIVERGENCE_FACTOR, DIVERGENCE_CEILING = 1e3, 1e6
+
+
+def diverged(loss: float, first_loss: float | None = None) -> bool:
+    """Whether ``loss`` says a run diverged: NaN or infinite, above 1e6, or above
+    1e3 times ``first_loss`` (the run's first evaluation, when there is one).
+
+    The one test every harness and sweep uses, so that "diverged" means one thing.
+    """
+    loss = float(loss)
+    if not math.isfinite(loss) or loss > DIVERGENCE_CEILING:
+        return True
+    return first_loss is not None and math.isfinite(first_loss) and first_loss > 0 \
+        and loss > DIVERGENCE_FACTOR * first_loss
 
 
 # ---------------------------------------------------------------- 1-D and 2-D
