@@ -21,14 +21,17 @@ BACKENDS = {
     'torch': ('d2l_optim.backends.torch', 'pip install "d2l-optim[torch]"  (CPU: pip install torch==2.13.0)'),
     'tensorflow': ('d2l_optim.backends.tensorflow', 'pip install "d2l-optim[tensorflow]"'),
     'mxnet': ('d2l_optim.backends.mxnet', 'pip install "d2l-optim[mxnet]"  (Python <= 3.12, numpy < 2)'),
+    'jax': ('d2l_optim.backends.jax', 'pip install "d2l-optim[jax]"  (numpy >= 2; CPU)'),
 }
 #: the framework package each backend imports
-FRAMEWORK = {'numpy': 'numpy', 'torch': 'torch', 'tensorflow': 'tensorflow', 'mxnet': 'mxnet'}
+FRAMEWORK = {'numpy': 'numpy', 'torch': 'torch', 'tensorflow': 'tensorflow', 'mxnet': 'mxnet',
+             'jax': 'jax'}
 #: backends whose adapter offers ``compile=True``, and how; the error for any other backend
 #: names them (docs/benchmarks.md has the measurements, and why PyTorch is not here)
 COMPILERS = {
     'tensorflow': 'tf.function, train_ch11 and train_concise_ch11',
     'mxnet': 'Gluon hybridize, train_concise_ch11 only',
+    'jax': 'jax.jit of the whole step, train_ch11 and train_concise_ch11',
 }
 
 
