@@ -17,8 +17,8 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='d2l-optim', description=__doc__.split('\n')[0])
-    sub = parser.add_subparsers(dest='command', metavar='COMMAND')
+    parser = _Parser(prog='d2l-optim', description=__doc__.split('\n')[0])
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND', parser_class=_Parser)
     for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         p.set_defaults(_module=module)
@@ -31,9 +31,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes as one line naming the fix, exit code 2 (argparse prints the whole usage)."""
+
+    def error(self, message: str):
+        self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    from .interrupts import EXIT_INTERRUPTED, interrupted_message, signals_as_interrupt
+    with signals_as_interrupt():
+        args = None
+        try:
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            return _dispatch(parser, args)
+        except KeyboardInterrupt:
+            print(interrupted_message(getattr(args, 'out', None)), file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command is None:
         parser.print_help()
         return 2
@@ -46,8 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return importlib.import_module(args._module).main(args) or 0
     except (ValueError, BackendUnavailable, DataError, DivergenceError) as e:
-        print(f'd2l-optim {args.command}: error: {e}', file=sys.stderr)
+        print(f'd2l-optim {args.command}: error: {_one_line(e)}', file=sys.stderr)
         return 2
+    except OSError as e:            # a path the user named: not writable, a file, a folder
+        where = f'{e.filename}: ' if e.filename else ''
+        print(f'd2l-optim {args.command}: error: {where}{e.strerror or e}', file=sys.stderr)
+        return 2
+
+
+def _one_line(e: BaseException) -> str:
+    return ' '.join(str(e).split('\n'))
 
 
 if __name__ == '__main__':

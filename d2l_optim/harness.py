@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -152,18 +152,53 @@ def linreg_gradients(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray)
 
 
 def evaluate_loss(net: Callable, data_iter: Any, loss: Callable, backend: Any = None) -> float:
-    """Mean loss of ``net`` over ``data_iter``; one vectorized call on in-memory data."""
+    """Mean loss of ``net`` over ``data_iter``; one vectorized call on in-memory data.
+
+    As the book's version, ``y`` is reshaped to the net's output first, so a
+    framework loss (``nn.MSELoss(reduction='none')``, a Keras loss, Gluon's
+    ``L2Loss``) compares (n, 1) with (n, 1), never broadcasting to (n, n). A loss
+    that reduces to one number per batch counts as that batch's mean.
+    """
     no_grad = backend.no_grad if backend is not None else _nullcontext
+    xp = backend.xp if backend is not None else np
     with no_grad():
         if isinstance(data_iter, ArrayLoader):
             X, y = data_iter.full()
-            out = loss(net(X), y)
+            out = _batch_loss(net, X, y, loss, xp)
             return to_scalar(backend.xp.mean(out) if backend is not None else np.mean(to_numpy(out)))
         total, count = 0.0, 0
-        for X, y in data_iter:
-            out = to_numpy(loss(net(X), y))
+        for X, y in _pairs(data_iter):
+            out = to_numpy(_batch_loss(net, X, y, loss, xp))
             total, count = total + float(out.sum()), count + out.size
+        if count == 0:
+            raise ValueError('evaluate_loss: data_iter yielded no batches')
         return total / count
+
+
+def _batch_loss(net: Callable, X: Any, y: Any, loss: Callable, xp: Any) -> Any:
+    """``loss(net(X), y)`` with ``y`` reshaped to the output when they hold as many numbers."""
+    out = net(X)
+    out_shape, y_shape = tuple(getattr(out, 'shape', ())), tuple(getattr(y, 'shape', ()))
+    if out_shape != y_shape and out_shape and y_shape and \
+            int(np.prod(out_shape)) == int(np.prod(y_shape)):
+        y = xp.reshape(y, out_shape)
+    return loss(out, y)
+
+
+def _pairs(data_iter: Any) -> Iterator[tuple]:
+    """The batches of ``data_iter``, each checked to be an (X, y) pair."""
+    try:
+        it = iter(data_iter)
+    except TypeError:
+        raise TypeError(f"data_iter must be an iterable of (X, y) minibatches, got a "
+                        f"{type(data_iter).__name__}; use get_data_ch11 or load_array") from None
+    for batch in it:
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            what = f'a {type(batch).__name__}' + (f' of length {len(batch)}'
+                                                   if isinstance(batch, (tuple, list)) else '')
+            raise TypeError(f"data_iter must yield (X, y) pairs, but it yielded {what}; "
+                            f"build it with load_array((features, labels), batch_size)")
+        yield batch[0], batch[1]
 
 
 def _nullcontext():
@@ -204,12 +239,21 @@ def _fit(run: Run, step: Callable, predict: Callable, data_iter: Any, backend: A
     animator = Animator(xlabel='epoch', ylabel='loss', xlim=[0, run.epochs], ylim=[0.22, 0.35])
     n, timer, batches = 0, Timer(), len(data_iter)
 
+    first: list[float] = []
+
     def record(epoch: int, x: float) -> None:
         value = evaluate_loss(predict, data_iter, loss, backend)
-        if not math.isfinite(value):
+        if diverged(value, first[0] if first else None):
+            lr = run.hyperparams.get('lr', run.hyperparams.get('learning_rate'))
+            hint = f'try a smaller learning rate, e.g. lr={lr / 10:g}' \
+                if isinstance(lr, (int, float)) else 'try a smaller learning rate'
+            why = f' ({value / first[0]:.3g} times the first evaluation, {first[0]:.4g})' \
+                if first and math.isfinite(value) and value <= DIVERGENCE_CEILING else ''
             raise DivergenceError(
-                f"the loss became {value} in epoch {epoch + 1} ({run.optimizer}, "
-                f"hyperparams {run.hyperparams}); try a smaller learning rate")
+                f"the loss became {value:.6g}{why} in epoch {epoch + 1} of {run.epochs} "
+                f"({run.optimizer}, hyperparams {_shown(run.hyperparams)}); {hint}")
+        if not first:
+            first.append(value)
         animator.add(x, (value,))
 
     # A diverging NumPy run overflows; record() reports that with the epoch and a hint.
@@ -230,6 +274,10 @@ def _fit(run: Run, step: Callable, predict: Callable, data_iter: Any, backend: A
     run.times, run.sec_per_epoch = timer.cumsum(), timer.sum() / run.epochs
     run.animator, run.wall_s = animator, time.perf_counter() - wall
     return run
+
+
+def _shown(hyperparams: dict) -> dict:
+    return {k: v for k, v in hyperparams.items() if k != 't'}
 
 
 def _init_weights(feature_dim: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -287,6 +335,74 @@ def _compiled_step(compile_fn: Callable, step: Callable, hyperparams: dict) -> C
     return compiled_step
 
 
+def _check_num_epochs(num_epochs: Any) -> None:
+    if isinstance(num_epochs, bool) or not isinstance(num_epochs, (int, np.integer)):
+        raise TypeError(f"num_epochs must be a whole number of epochs (an int >= 1), got "
+                        f"{num_epochs!r} ({type(num_epochs).__name__}); e.g. num_epochs=2")
+    if num_epochs < 1:
+        raise ValueError(f"num_epochs must be >= 1, got {num_epochs}; e.g. num_epochs=2")
+
+
+def _data_features(data_iter: Any) -> int | None:
+    """The number of features in ``data_iter``'s X, after checking it yields (X, y) pairs."""
+    if isinstance(data_iter, ArrayLoader):
+        X = data_iter.arrays[0]
+    else:
+        try:
+            one_pass = iter(data_iter) is data_iter
+        except TypeError:
+            one_pass = False
+        if one_pass:
+            raise TypeError(f"data_iter is a one-pass {type(data_iter).__name__}, but every epoch "
+                            f"and every evaluation iterates it again; pass a list of (X, y) "
+                            f"batches or load_array((features, labels), batch_size)")
+        X = next(_pairs(data_iter), (None, None))[0]
+        if X is None:
+            raise ValueError('data_iter yielded no batches')
+    shape = tuple(getattr(X, 'shape', ()))
+    return int(shape[1]) if len(shape) == 2 else None
+
+
+def _check_feature_dim(feature_dim: Any, data_iter: Any) -> int:
+    found = _data_features(data_iter)
+    if isinstance(feature_dim, bool) or not isinstance(feature_dim, (int, np.integer)):
+        raise TypeError(f"feature_dim must be an int, got {feature_dim!r}"
+                        + (f"; the data has {found} features" if found else ''))
+    if found is not None and feature_dim != found:
+        raise ValueError(f"feature_dim={feature_dim} does not match the data, whose X has {found} "
+                         f"features; pass feature_dim={found} (get_data_ch11 returns it)")
+    return int(feature_dim)
+
+
+def _check_states(rule: Rule | None, states: Any, feature_dim: int) -> None:
+    """States laid out as ``init_<rule>_states(feature_dim)`` returns them, or a clear error."""
+    if rule is None or rule.n_states == 0:
+        return
+    from .book import BOOK_NAMES
+    init = f"init_{BOOK_NAMES.get(rule.name, rule.name).replace('sgd_', '')}_states"
+    shapes = [(feature_dim, 1), (1,)]
+    kind = 'one array' if rule.n_states == 1 else f'a tuple of {rule.n_states} arrays'
+    expected = (f"{rule.name} keeps {kind} per parameter, shaped like w {shapes[0]} and b "
+                f"{shapes[1]}; call states = {init}(feature_dim)")
+    if states is None:
+        raise ValueError(f"states is None, but {expected}")
+    if not isinstance(states, (list, tuple)) or len(states) != 2:
+        got = f'{len(states)} entries' if isinstance(states, (list, tuple)) else type(states).__name__
+        raise ValueError(f"states must hold one entry per parameter (w, b), got {got}; {expected}")
+    for name, state, shape in zip(('w', 'b'), states, shapes):
+        arrays = state if isinstance(state, (tuple, list)) else (state,)
+        if rule.n_states > 1 and (not isinstance(state, (tuple, list)) or len(state) != rule.n_states):
+            raise ValueError(f"states for {name} must be {kind}, got "
+                             f"{len(arrays) if isinstance(state, (tuple, list)) else 1}; {expected}")
+        if rule.n_states == 1 and isinstance(state, (tuple, list)):
+            raise ValueError(f"states for {name} must be one array, got a {type(state).__name__} "
+                             f"of {len(state)}; {expected}")
+        for a in arrays:
+            got = tuple(getattr(a, 'shape', np.shape(a)))
+            if got != shape:
+                raise ValueError(f"states for {name} has shape {got}, expected {shape}; {expected}")
+
+
 def fit_ch11(trainer_fn: Callable, states: Any, hyperparams: dict, data_iter: Any,
              feature_dim: int, num_epochs: int = 2, *, backend: Any, seed: int | None = None,
              compile: bool = False) -> Run:
@@ -296,7 +412,10 @@ def fit_ch11(trainer_fn: Callable, states: Any, hyperparams: dict, data_iter: An
     """
     compile_fn = _compiler(backend) if compile else None
     rule = getattr(trainer_fn, 'rule', None)
+    _check_num_epochs(num_epochs)
     validate_hyperparams(hyperparams, rule)
+    feature_dim = _check_feature_dim(feature_dim, data_iter)
+    _check_states(rule, states, feature_dim)
     w0, b0 = _init_weights(feature_dim, _seeded(data_iter, seed))
     w, b = backend.parameter(w0), backend.parameter(b0)
     params, xp = [w, b], backend.xp
@@ -335,10 +454,15 @@ def fit_concise_ch11(trainer: Any, hyperparams: dict, data_iter: Any, num_epochs
     ``compile=True``: ``tf.function`` on TensorFlow, hybridized Gluon blocks on MXNet.
     """
     compile_fn = _compiler(backend) if compile else None
+    _check_num_epochs(num_epochs)
     validate_hyperparams(hyperparams)
     if feature_dim is None:
-        feature_dim = data_iter.arrays[0].shape[1] if isinstance(data_iter, ArrayLoader) \
-            else next(iter(data_iter))[0].shape[1]
+        feature_dim = _data_features(data_iter)
+        if feature_dim is None:
+            raise ValueError('data_iter yields X that is not 2-D (examples x features); '
+                             'pass feature_dim= or reshape X')
+    else:
+        feature_dim = _check_feature_dim(feature_dim, data_iter)
     w0, b0 = _init_weights(int(feature_dim), _seeded(data_iter, seed))
     step, predict = backend.concise(trainer, dict(hyperparams), w0, b0)
     if compile_fn is not None:

@@ -116,6 +116,14 @@ def _check(params: Mapping[str, Any], grads: Mapping[str, Any]) -> list:
         if np.shape(grads[k]) != np.shape(p):
             raise ValueError(f"grads[{k!r}] has shape {np.shape(grads[k])}, "
                              f"but params[{k!r}] has shape {np.shape(p)}")
+        g = np.asarray(grads[k])
+        if np.issubdtype(g.dtype, np.number) and not np.isfinite(g).all():
+            bad = ~np.isfinite(g)
+            what = 'NaN' if np.isnan(g).any() else 'inf'
+            raise FloatingPointError(
+                f"grads[{k!r}] holds {what} ({int(bad.sum())} of {g.size} entries); nothing was "
+                f"updated, since one step would make params[{k!r}] and its state {what} for good. "
+                f"The loss has probably diverged: lower lr or check the gradient")
     return list(params)
 
 

@@ -18,6 +18,9 @@ RMSProp; ``rho`` for Adadelta; ``beta1``/``beta2`` for Adam and Yogi.
 """
 from __future__ import annotations
 
+import difflib
+import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, MutableMapping, Sequence
 
@@ -217,20 +220,69 @@ def get_rule(name: str | Rule) -> Rule:
     return RULES[key]
 
 
+#: every hyperparameter name a rule reads (``eps`` is optional; ``t`` is the step count)
+KNOWN_HYPERPARAMS = ('lr', 'momentum', 'gamma', 'rho', 'beta1', 'beta2', 'eps', 't')
+
+
 def validate_hyperparams(hyperparams: Mapping[str, Any], rule: Rule | None = None) -> None:
-    """Reject missing or out-of-range hyperparameters before any training starts."""
+    """Reject missing, mistyped or out-of-range hyperparameters before any training starts.
+
+    With a ``rule``, a key it does not read gets a warning that names the nearest
+    valid key (``gama`` -> ``gamma``); without one (a framework's own optimizer,
+    which takes its own keywords) only the book's names are checked.
+    """
+    if not isinstance(hyperparams, Mapping):
+        raise TypeError(f"hyperparams must be a dict such as {{'lr': 0.01}}, got "
+                        f"{type(hyperparams).__name__} {hyperparams!r}")
     if rule is not None:
+        _warn_unknown(hyperparams, rule)
         missing = [k for k in rule.required if k not in hyperparams]
         if missing:
             raise ValueError(f"{rule.name} needs hyperparameter(s) {missing}; "
                              f"the book uses {dict(rule.defaults)}")
     for key, value in hyperparams.items():
-        if key in ('lr', 'eps') and not value > 0:
+        if key not in KNOWN_HYPERPARAMS:
+            continue
+        if key == 't':
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"t counts steps from 1, got {value!r}")
+            continue
+        if isinstance(value, (str, bytes, bool)) or value is None:
+            example = f'{key}={float(value)!r}' if isinstance(value, str) and _is_number(value) \
+                else f'{key}=0.01'
+            raise TypeError(f"hyperparams[{key!r}] must be a number, got {value!r} "
+                            f"({type(value).__name__}); e.g. {example}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"hyperparams[{key!r}] must be a number, got {value!r} "
+                            f"({type(value).__name__})") from None
+        if key in ('lr', 'eps') and not number > 0:
             raise ValueError(f"{key} must be > 0, got {value!r}")
-        if key in _UNIT_INTERVAL and not 0 <= value < 1:
+        if key in ('lr', 'eps') and number == math.inf:
+            raise ValueError(f"{key} must be finite, got {value!r}; the book's values are "
+                             f"0.001 to 0.1")
+        if key in _UNIT_INTERVAL and not 0 <= number < 1:
             raise ValueError(f"{key} must be in [0, 1), got {value!r}")
-        if key == 't' and not (isinstance(value, int) and value >= 1):
-            raise ValueError(f"t counts steps from 1, got {value!r}")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _warn_unknown(hyperparams: Mapping[str, Any], rule: Rule) -> None:
+    reads = [*rule.defaults, 'eps'] + (['t'] if rule.uses_t else [])
+    for key in hyperparams:
+        if key in reads or key == 't':
+            continue
+        close = difflib.get_close_matches(str(key), reads, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"it reads: {', '.join(reads)}"
+        warnings.warn(f"hyperparams key {key!r} is not used by {rule.name}; {hint}",
+                      UserWarning, stacklevel=3)
 
 
 def apply_rule(rule: Rule, params: Sequence, grads: Sequence, states: Sequence | None,

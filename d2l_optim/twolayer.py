@@ -103,7 +103,12 @@ def train(optimizer: Optimizer, params: Params, data_iter, epochs: int = 10,
         for epoch in range(epochs):
             for i, (X, y) in enumerate(data_iter, start=1):
                 _, grads = loss_and_grads(params, X, y)
-                optimizer.update(params, grads)
+                try:
+                    optimizer.update(params, grads)
+                except FloatingPointError:      # a NaN/inf gradient: the run has diverged
+                    curve.x.append(epoch + i / n_batches)
+                    curve.losses.append(math.nan)
+                    return curve
                 if i % every == 0 or i == n_batches:
                     value = loss(params, X_all, y_all)
                     curve.x.append(epoch + i / n_batches)
