@@ -8,7 +8,8 @@ from .backend import BackendUnavailable, installed_backends, load_backend
 from .data import DataError
 from .harness import DivergenceError
 from .rules import RULES, Rule, apply_rule, get_rule
+from .sweep import sweep    # the function; its module is still importable as d2l_optim.sweep
 
 __version__ = '0.1.0'
 __all__ = ['RULES', 'Rule', 'apply_rule', 'get_rule', 'load_backend', 'installed_backends',
-           'BackendUnavailable', 'DataError', 'DivergenceError']
+           'BackendUnavailable', 'DataError', 'DivergenceError', 'sweep']
