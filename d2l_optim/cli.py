@@ -63,8 +63,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from .backend import BackendUnavailable
     from .data import DataError
     from .harness import DivergenceError
+    from .data import one_try_per_file
     try:
-        return importlib.import_module(args._module).main(args) or 0
+        with one_try_per_file():
+            return importlib.import_module(args._module).main(args) or 0
     except (ValueError, BackendUnavailable, DataError, DivergenceError) as e:
         print(f'd2l-optim {args.command}: error: {_one_line(e)}', file=sys.stderr)
         return 2

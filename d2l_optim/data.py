@@ -7,8 +7,10 @@ checkout's ``data/`` folder when run from a clone, else ``~/.cache/d2l-optim``.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -103,23 +105,89 @@ def find_local(name: str, cache_dir: str | os.PathLike | None = None) -> Path | 
     return next((d / fname for d in _places(cache_dir) if (d / fname).exists()), None)
 
 
+#: seconds to wait for the server to answer (and for each read); offline fails within this
+CONNECT_TIMEOUT = 10
+#: downloads larger than this show a progress bar on a terminal
+PROGRESS_BYTES = 1 << 20
+_failed: dict[str, DataError] | None = None
+
+
+@contextlib.contextmanager
+def one_try_per_file() -> Iterator[None]:
+    """Within the block (one CLI command), a download that failed is not tried again:
+    the same :class:`DataError` comes back at once, so offline costs one timeout per file."""
+    global _failed
+    saved, _failed = _failed, {}
+    try:
+        yield
+    finally:
+        _failed = saved
+
+
 def _fetch(url: str, dest: Path, sha1: str, searched: Sequence[Path]) -> Path:
     """Download beside ``dest``, check the SHA-1, then rename into place."""
+    if _failed is not None and url in _failed:
+        raise DataError(str(_failed[url]))
     where = ', '.join(str(p) for p in searched)
     hint = (f"{dest.name} (SHA-1 {sha1}) was not found in {where} and could not be "
             f"downloaded from {url}")
     try:
         with atomic_write(dest, 'wb') as out:
             h = hashlib.sha1()
-            with urllib.request.urlopen(url, timeout=30) as r:
+            with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT) as r:
+                bar = _DownloadBar(dest.name, _length(r))
                 while chunk := r.read(1 << 20):
                     out.write(chunk)
                     h.update(chunk)
+                    bar.update(len(chunk))
+                bar.close()
             if (got := h.hexdigest()) != sha1:
                 raise DataError(f"downloaded {dest.name} has SHA-1 {got}, expected {sha1}")
     except (OSError, urllib.error.URLError) as e:
-        raise DataError(f"{hint} ({e}). Put the file in ${ENV_VAR} or in {dest.parent}.") from e
+        error = DataError(f"{hint} ({e}). Put the file in ${ENV_VAR} or in {dest.parent}.")
+        if _failed is not None:
+            _failed[url] = error
+        raise error from e
     return dest
+
+
+def _length(response: Any) -> int | None:
+    headers = getattr(response, 'headers', None)
+    try:
+        return int(headers.get('Content-Length')) if headers is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class _DownloadBar:
+    """``name [#####-----] 12.3/29.5 MB`` redrawn on stderr; silent off a terminal or under 1 MB."""
+
+    def __init__(self, name: str, total: int | None, stream: Any = None, width: int = 24) -> None:
+        self.stream = stream or sys.stderr
+        self.on = bool(total and total > PROGRESS_BYTES and getattr(self.stream, 'isatty', lambda: False)())
+        self.name, self.total, self.done, self.width = name, total or 0, 0, width
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.on:
+            filled = int(self.width * min(self.done / self.total, 1))
+            self.stream.write(f"\r{self.name} [{'#' * filled}{'-' * (self.width - filled)}] "
+                              f"{self.done / 1e6:.1f}/{self.total / 1e6:.1f} MB")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.on:
+            self.stream.write('\n')
+            self.stream.flush()
+
+
+def require(*names: str) -> dict[str, str]:
+    """Look up (and if need be download) each data set once, before any work: name -> path.
+
+    Commands call this first, so missing or corrupt data stops them with one
+    :class:`DataError` before any experiment runs or any figure is written.
+    """
+    return {name: download(name) for name in names}
 
 
 def read_airfoil(path: str | os.PathLike | None = None) -> np.ndarray:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..backend import BACKENDS
-from .common import atomic_write_text
+from .common import atomic_write_text, check_out_file, positive_int
 
 _DEFAULT_OPTIMIZERS = 'rmsprop,adam'
 _DEFAULT_BATCHES = '1,10,100,1500'
@@ -19,19 +19,32 @@ def _names(text: str) -> list[str]:
 
 def _ints(text: str) -> list[int]:
     try:
-        return [int(t) for t in text.split(',') if t.strip()]
+        values = [int(t) for t in text.split(',') if t.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f'expected comma-separated integers, got {text!r}') from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f'batch sizes must be integers >= 1, got {text!r}')
+    return values
+
+
+def _optimizers(text: str) -> list[str]:
+    from ..bench import HYPERPARAMS
+    names = _names(text)
+    unknown = [n for n in names if n not in HYPERPARAMS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"the bench times {', '.join(HYPERPARAMS)}; got "
+                                         f"{', '.join(unknown) or repr(text)}")
+    return names
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument('--backends', type=_names, default=None,
                    help=f"comma-separated, from: {', '.join(BACKENDS)} (default: all installed)")
-    p.add_argument('--optimizers', type=_names, default=_names(_DEFAULT_OPTIMIZERS),
-                   help=f'comma-separated (default: {_DEFAULT_OPTIMIZERS})')
+    p.add_argument('--optimizers', type=_optimizers, default=_names(_DEFAULT_OPTIMIZERS),
+                   help=f'comma-separated, from: rmsprop, adam (default: {_DEFAULT_OPTIMIZERS})')
     p.add_argument('--batch-sizes', type=_ints, default=_ints(_DEFAULT_BATCHES),
                    help=f'comma-separated (default: {_DEFAULT_BATCHES})')
-    p.add_argument('--repeats', type=int, default=3,
+    p.add_argument('--repeats', type=positive_int, default=3,
                    help='timed calls per variant after one warm-up, medians reported (default: 3; at most '
                         '2 for TensorFlow and MXNet at batch size 1; cheap cells get more, up to 15)')
     p.add_argument('--quick', action='store_true',
@@ -51,13 +64,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from .. import bench, bench_report
+    for flag in ('json', 'markdown'):
+        check_out_file(getattr(args, flag), f'--{flag}')
+    if args.readme and not Path(args.readme).is_file():
+        raise ValueError(f'--readme {args.readme}: no such file')
     if args.from_json:      # ratios and goals derived again from the saved samples
-        report = json.loads(Path(args.from_json).read_text())
-        ms = bench.measurements_from_json(report['measurements'])
-        bench.add_ratios(ms)
-        report['measurements'] = [m.to_json() for m in ms]
-        report['goals'] = bench.goals(ms, report.get('imports', []))
+        report = _load_report(args.from_json, bench)
     else:
+        from ..data import require
+        require('airfoil')  # once, before any timing starts
         report = _measure(args, bench)
     print(bench_report.render_text(report), end='')
     if args.json:
@@ -74,6 +89,30 @@ def main(args: argparse.Namespace) -> int:
         atomic_write_text(path, text)
         print(f'readme: {path}')
     return 0
+
+
+def _load_report(path: str, bench) -> dict:
+    """A saved ``--json`` report, or a ValueError naming the file and what is wrong with it."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"--from-json {path}: no such file; write one with bench --json {path}")
+    try:
+        report = json.loads(p.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"--from-json {path}: not a JSON file ({e}); pass the file bench --json wrote") from None
+    rows = report.get('measurements') if isinstance(report, dict) else None
+    if not isinstance(rows, list):
+        raise ValueError(f"--from-json {path}: no 'measurements' list, so not a bench --json report; "
+                         f"pass the file bench --json wrote")
+    try:
+        ms = bench.measurements_from_json(rows)
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"--from-json {path}: a measurement lacks the key {e}; pass the file "
+                         f"bench --json wrote") from None
+    bench.add_ratios(ms)
+    report['measurements'] = [m.to_json() for m in ms]
+    report['goals'] = bench.goals(ms, report.get('imports', []))
+    return report
 
 
 def _measure(args: argparse.Namespace, bench) -> dict:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import Any, Iterable
+import re
+from pathlib import Path
+from typing import Any, Iterable, Sequence
 
 from ..files import atomic_write
 from ..rules import RULES, get_rule
@@ -17,9 +19,9 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     for name in HYPERPARAM_FLAGS:
         p.add_argument(f'--{name}', type=float, default=None,
                        help=f"{name} (default: the book's value for the optimizer)")
-    p.add_argument('--batch-size', type=int, default=10)
-    p.add_argument('--epochs', type=int, default=2)
-    p.add_argument('--seed', type=int, default=None, help='make the run exactly repeatable')
+    p.add_argument('--batch-size', type=positive_int, default=10)
+    p.add_argument('--epochs', type=positive_int, default=2)
+    p.add_argument('--seed', type=seed_int, default=None, help='make the run exactly repeatable')
     p.add_argument('--out', default=None, help='folder for the loss-curve PNG')
     p.add_argument('--json', default=None, help='write the runs as JSON to this path')
 
@@ -38,6 +40,75 @@ def hyperparams_from(args: argparse.Namespace) -> tuple[str, dict]:
     if args.epochs <= 0:
         raise ValueError(f'--epochs must be >= 1, got {args.epochs}')
     return rule.name, hp
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (the flag is named in argparse's one-line error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected an integer >= 1, got {text!r}') from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
+    return value
+
+
+def seed_int(text: str) -> int:
+    """An argparse type for ``--seed``: NumPy seeds are integers >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected an integer >= 0, got {text!r}') from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'must be an integer >= 0 (NumPy seeds are), got {value}; '
+                                         f'e.g. --seed 0')
+    return value
+
+
+def names_list(text: str | Sequence[str] | None) -> list[str] | None:
+    """``a,b``, ``a b`` and ``"a b"`` (one quoted argument) alike, lower-cased; None if empty."""
+    if text is None:
+        return None
+    items = [text] if isinstance(text, str) else list(text)
+    names = [n.lower() for item in items for n in re.split(r'[,\s]+', item) if n]
+    return names or None
+
+
+def check_out_dir(path: str | os.PathLike | None, flag: str = '--out') -> None:
+    """Fail before any work if ``path`` cannot be a folder we write into."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ValueError(f'{flag} {path}: is a file, not a folder; choose a folder (it is created '
+                         f'if missing)')
+    _check_ancestors(p, flag, path)
+
+
+def check_out_file(path: str | os.PathLike | None, flag: str = '--json') -> None:
+    """Fail before any work if ``path`` cannot be a file we write."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f'{flag} {path}: is a folder; name a file, e.g. {flag} {p / "runs.json"}')
+    if p.exists() and not os.access(p, os.W_OK):
+        raise ValueError(f'{flag} {path}: the file is not writable; choose another path')
+    _check_ancestors(p.parent, flag, path)
+
+
+def _check_ancestors(p: Path, flag: str, path: Any) -> None:
+    """The nearest existing ancestor of ``p`` must be a writable folder."""
+    q = p if p.exists() else p.parent
+    while not q.exists() and q != q.parent:
+        q = q.parent
+    if p.exists() and p.is_dir():
+        q = p
+    if not q.is_dir():
+        raise ValueError(f'{flag} {path}: {q} is a file, so nothing can be created under it; '
+                         f'choose a folder')
+    if not os.access(q, os.W_OK | os.X_OK):
+        raise ValueError(f'{flag} {path}: {q} is not writable; choose a folder you can write to')
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -14,7 +14,8 @@ import numpy as np
 
 from ..backend import BACKENDS, BackendUnavailable, installed_backends, load_backend
 from ..book import BOOK_NAMES
-from .common import add_training_arguments, hyperparams_from, write_runs_json
+from .common import (add_training_arguments, check_out_dir, check_out_file, hyperparams_from,
+                     names_list, write_runs_json)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,7 +29,7 @@ def parse_backends(text: str | None) -> tuple[list[str], bool]:
     """The backends asked for, in order, and whether the user named them."""
     if text is None:
         return installed_backends(), False
-    names = [n.strip().lower() for n in text.split(',') if n.strip()]
+    names = names_list(text) or []
     unknown = [n for n in names if n not in BACKENDS]
     if unknown or not names:
         raise ValueError(f"unknown backend(s) {unknown or [text]}; choose from: {', '.join(BACKENDS)}")
@@ -61,8 +62,12 @@ def figure(runs: list, title: str):
 
 
 def main(args: argparse.Namespace) -> int:
+    from ..data import require
     rule, hp = hyperparams_from(args)
+    check_out_dir(args.out)
+    check_out_file(args.json)
     names, explicit = parse_backends(args.backends)
+    require('airfoil')              # once, before any backend loads or trains
     backends = {}
     for name in names:              # fail (or skip) before any training starts
         try:

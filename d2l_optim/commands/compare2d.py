@@ -20,8 +20,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from .. import zoo
+    from .common import check_out_dir
     if args.steps < 1:
         raise ValueError(f'--steps must be >= 1, got {args.steps}')
+    check_out_dir(args.out)
     trajectories = zoo.compare(args.steps)
     x0, y0 = zoo.START
     print(f'f(x, y) = x^2/20 + y^2 from ({x0:g}, {y0:g}), {args.steps} steps:')

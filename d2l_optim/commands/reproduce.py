@@ -13,14 +13,17 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..backend import BACKENDS, BackendUnavailable
-from .common import atomic_write_text
+from .common import atomic_write_text, check_out_dir, check_out_file, names_list, seed_int
+
+#: the sections whose experiments train on the airfoil data (looked up once, before any runs)
+AIRFOIL_SECTIONS = ('11.5', '11.6', '11.7', '11.8', '11.9', '11.10')
+#: what a previous run left in --out, removed before this run writes its first figure
+REPORT_FILES = ('report.md', 'report.html')
 
 
 def _split(values: Sequence[str] | None) -> list[str] | None:
     """``--backends numpy,torch`` and ``--backends numpy torch`` alike."""
-    if not values:
-        return None
-    return [v for item in values for v in item.split(',') if v.strip()]
+    return names_list(values)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="11.11 only: epochs per run (default: the book's 30; fewer stretch the schedules)")
     p.add_argument('--out', default='out/reproduce', help='folder for report.md, report.html and the PNGs')
     p.add_argument('--json', default=None, help='also write every row as JSON to this path')
-    p.add_argument('--seed', type=int, default=0, help='one seed for weights, minibatches and noise')
+    p.add_argument('--seed', type=seed_int, default=0, help='one seed for weights, minibatches and noise')
 
 
 class Progress:
@@ -95,6 +98,23 @@ def _save_figures(result: Any, exp: Any, backend: str, out: Path) -> list[str]:
     return names
 
 
+def _clear_previous_run(out: Path) -> list[Path]:
+    """Remove an earlier run's report, then its figures, so that the folder never holds a
+    report beside figures of another run (an interrupted rerun leaves figures, no report)."""
+    import re
+    old = []
+    for name in REPORT_FILES:
+        if (out / name).is_file():
+            old.extend(re.findall(r'[\w.+-]+\.png', (out / name).read_text(errors='replace')))
+    removed = []
+    for path in [out / n for n in REPORT_FILES] + [out / n for n in dict.fromkeys(old)] \
+            + sorted(out.glob('11.*.png')):
+        if path.is_file():
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
 def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, out: str | os.PathLike,
               seed: int = 0, json_path: str | None = None, progress_stream: Any = None,
               epochs: int | None = None) -> dict:
@@ -122,8 +142,14 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
         if missing:          # asked for by name: say why it cannot run, before any work
             raise BackendUnavailable('; '.join(f'{k}: {v}' for k, v in missing.items()))
         skipped = {}
+    check_out_dir(out)
+    check_out_file(json_path)
+    if any(e.section in AIRFOIL_SECTIONS for e in exps):
+        from ..data import require
+        require('airfoil')          # once: missing or corrupt data stops here, before any figure
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    _clear_previous_run(out)
 
     core = [e for e in exps if not e.per_backend]
     per_backend = [e for e in exps if e.per_backend]

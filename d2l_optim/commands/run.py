@@ -5,7 +5,8 @@ import argparse
 from pathlib import Path
 
 from ..backend import BACKENDS, COMPILERS, load_backend
-from .common import add_training_arguments, hyperparams_from, write_runs_json
+from .common import (add_training_arguments, check_out_dir, check_out_file, hyperparams_from,
+                     write_runs_json)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -17,6 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     name, hp = hyperparams_from(args)
+    check_out_dir(args.out)
+    check_out_file(args.json)
     d2l = load_backend(args.backend)
     data_iter, feature_dim = d2l.get_data_ch11(args.batch_size)
     fn = getattr(d2l, 'sgd_momentum' if name == 'momentum' else name)
