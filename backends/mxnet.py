@@ -83,6 +83,13 @@ def _gradients(loss_fn: Callable[[], Any], params: list, analytic: Callable[[], 
     return [p.grad for p in params]
 
 
+def _backward(loss_fn: Callable[[], Any]) -> None:
+    """backward of loss_fn() without clearing: grad_req 'write' overwrites each p.grad."""
+    with autograd.record():
+        loss = loss_fn()
+    loss.backward()
+
+
 def _concise(trainer: Any, hyperparams: dict, w0: onp.ndarray, b0: onp.ndarray):
     """Gluon's way: ``nn.Dense(1)``, ``gluon.Trainer(params, 'rmsprop', {...})``, ``L2Loss``."""
     if isinstance(trainer, str) and trainer.lower() not in mxnet.optimizer.Optimizer.opt_registry:
@@ -134,7 +141,7 @@ _backend = Backend(
     name='mxnet', xp=xp, tensor=tensor, parameter=_parameter,
     state=lambda a: mnp.array(a, dtype=F32),
     assign=_assign, gradients=_gradients, concise=_concise, compile=_compile,
-    grads_on_params=True,
+    grads_on_params=True, backward=_backward,
     extras={
         'grad': lambda p: p.grad,
         'arange': mnp.arange, 'zeros': mnp.zeros, 'tensor': tensor,

@@ -91,6 +91,7 @@ _backend = Backend(
     state=lambda a: torch.tensor(a, dtype=torch.float32),
     assign=_assign, gradients=_gradients, concise=_concise,
     no_grad=torch.no_grad, grads_on_params=True,
+    backward=lambda loss_fn: loss_fn().backward(), grads_accumulate=True,
     extras={
         'grad': lambda p: p.grad, 'zero_grad': _clear_grad, 'load_array': load_array,
         'arange': torch.arange, 'zeros': torch.zeros, 'tensor': torch.tensor,

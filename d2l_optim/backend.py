@@ -63,6 +63,12 @@ class Backend:
     # may compile only some steps (MXNet: the Gluon blocks listed in fn.blocks) and raises
     # ValueError for the others.
     compile: Callable[[Callable], Callable] | None = None
+    # Where grads_on_params: backward(loss_fn) puts d loss_fn() / d p into every p.grad the
+    # framework's own way, without clearing first (d2l_optim.check drives book optimizers
+    # with it); grads_accumulate says whether that adds to p.grad (PyTorch) or overwrites
+    # it (MXNet's default grad_req='write').
+    backward: Callable[[Callable[[], Any]], None] | None = None
+    grads_accumulate: bool = False
 
     def __post_init__(self) -> None:
         if self.to_numpy is None:

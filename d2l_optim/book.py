@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import data, harness, plotting
+from . import checker, data, harness, plotting
 from .backend import Backend
 from .rules import RULES, Rule, apply_rule
 
@@ -62,6 +62,14 @@ def init_states(rule: Rule, backend: Backend) -> Callable[[int], Any]:
     return init
 
 
+def bound_check(backend: Backend) -> Callable:
+    """``d2l.check(fn, rule, steps=50, seed=0)``: :func:`d2l_optim.checker.check` on this backend."""
+    def check(fn: Callable, rule: Any, steps: int = 50, seed: int = 0, **options: Any):
+        return checker.check(fn, rule, backend, steps, seed, **options)
+    check.__doc__ = checker.check.__doc__
+    return check
+
+
 class _LazyPyplot:
     """``d2l.plt`` without importing matplotlib until it is used."""
 
@@ -90,6 +98,7 @@ def book_api(backend: Backend) -> dict[str, Any]:
         'load_array': lambda arrays, batch_size, is_train=True: data.ArrayLoader(
             [backend.to_numpy(a) for a in arrays], batch_size, is_train, backend.tensor),
         'BACKEND': backend,
+        'check': bound_check(backend),
     }
 
     def get_data_ch11(batch_size: int = 10, n: int = 1500, path=None, seed: int | None = None):
