@@ -38,7 +38,7 @@ BATCH_SIZES = (1, 10, 100, 1500)
 #: elsewhere; batch 1 gets one epoch (1500 steps), eager TensorFlow pays per op
 EPOCHS = {1: 1, 10: 2, 100: 10, 1500: 40}
 #: backends whose batch-1 cells run fewer repeats (eager per-op cost x 1500 steps)
-SLOW_AT_BATCH_1 = ('tensorflow', 'mxnet')
+SLOW_AT_BATCH_1 = ('tensorflow', 'mxnet', 'jax')
 HYPERPARAMS = {'rmsprop': {'lr': 0.01, 'gamma': 0.9}, 'adam': {'lr': 0.01}}
 #: the framework's own optimizer per rule, as train_concise_ch11 takes it
 BUILTIN = {
@@ -47,6 +47,7 @@ BUILTIN = {
     'tensorflow': {'rmsprop': ('RMSprop', {'lr': 0.01, 'rho': 0.9}), 'adam': ('Adam', {'lr': 0.01})},
     'mxnet': {'rmsprop': ('rmsprop', {'learning_rate': 0.01, 'gamma1': 0.9}),
               'adam': ('adam', {'learning_rate': 0.01})},
+    'jax': {'rmsprop': ('rmsprop', {'lr': 0.01, 'gamma': 0.9}), 'adam': ('adam', {'lr': 0.01})},
 }
 VARIANTS = ('floor', 'scratch', 'floor_compiled', 'scratch_compiled',
             'floor_builtin', 'concise', 'floor_builtin_compiled', 'concise_compiled')
@@ -58,7 +59,7 @@ BASELINE = {'scratch': 'floor', 'scratch_compiled': 'floor_compiled',
 EAGER = {'floor_compiled': 'floor', 'scratch_compiled': 'scratch',
          'floor_builtin_compiled': 'floor_builtin', 'concise_compiled': 'concise'}
 EVAL_EVERY = 200        # examples between full-data evaluations, as in harness._fit
-FRAMEWORKS = ('torch', 'tensorflow', 'mxnet', 'matplotlib')
+FRAMEWORKS = ('torch', 'tensorflow', 'mxnet', 'jax', 'matplotlib')
 
 
 @dataclass
@@ -518,6 +519,59 @@ def _mxnet_floor_builtin(opt: str, compiled: bool = False) -> Callable:
     return make
 
 
+def _jax_floor(opt: str, compiled: bool = False) -> Callable:
+    """A hand-written JAX loop: pure step (params, s, v, t, X, y) -> new arrays, jitted or not."""
+    import jax
+    import jax.numpy as jnp
+
+    def loss(params, X, y):
+        return jnp.mean((X @ params[0] + params[1] - jnp.reshape(y, (-1, 1))) ** 2 / 2)
+
+    def update(params, s, v, t, X, y):
+        new = [_hand_update(opt, g, si, vi, t, jnp.sqrt)
+               for g, si, vi in zip(jax.grad(loss)(params, X, y), s, v)]
+        return [p - d for p, (d, _, _) in zip(params, new)], [n[1] for n in new], [n[2] for n in new]
+    if compiled:
+        update = jax.jit(update)
+
+    def make(w0, b0):
+        params = [jnp.asarray(w0), jnp.asarray(b0)]
+        state = [params, [jnp.zeros_like(p) for p in params], [jnp.zeros_like(p) for p in params], 0]
+
+        def step(X, y):
+            state[3] += 1
+            state[:3] = update(state[0], state[1], state[2], state[3], X, y)
+        return step, lambda: tuple(np.asarray(p) for p in state[0])
+    return make
+
+
+def _jax_floor_builtin(opt: str, compiled: bool = False) -> Callable:
+    """A hand-written loop with optax: grad, ``update``, ``apply_updates``, jitted or not."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+    optimizer = {'rmsprop': lambda: optax.rmsprop(learning_rate=0.01, decay=0.9),
+                 'adam': lambda: optax.adam(learning_rate=0.01)}[opt]()
+
+    def loss(params, X, y):
+        return jnp.mean((X @ params[0] + params[1] - jnp.reshape(y, (-1, 1))) ** 2 / 2)
+
+    def update(params, opt_state, X, y):
+        updates, opt_state = optimizer.update(jax.grad(loss)(params, X, y), opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+    if compiled:
+        update = jax.jit(update)
+
+    def make(w0, b0):
+        params = (jnp.asarray(w0), jnp.asarray(b0))
+        state = [params, optimizer.init(params)]
+
+        def step(X, y):
+            state[:] = update(state[0], state[1], X, y)
+        return step, lambda: tuple(np.asarray(p) for p in state[0])
+    return make
+
+
 #: (backend, variant) -> opt -> make(w0, b0) -> (step(X, y), weights() -> (w, b) as NumPy)
 FLOORS: dict[tuple[str, str], Callable[[str], Callable]] = {
     ('numpy', 'floor'): _numpy_floor,
@@ -530,6 +584,10 @@ FLOORS: dict[tuple[str, str], Callable[[str], Callable]] = {
     ('mxnet', 'floor'): _mxnet_floor,
     ('mxnet', 'floor_builtin'): _mxnet_floor_builtin,
     ('mxnet', 'floor_builtin_compiled'): lambda opt: _mxnet_floor_builtin(opt, compiled=True),
+    ('jax', 'floor'): _jax_floor,
+    ('jax', 'floor_compiled'): lambda opt: _jax_floor(opt, compiled=True),
+    ('jax', 'floor_builtin'): _jax_floor_builtin,
+    ('jax', 'floor_builtin_compiled'): lambda opt: _jax_floor_builtin(opt, compiled=True),
 }
 
 
@@ -555,6 +613,19 @@ def add_ratios(measurements: Sequence[Measurement]) -> None:
             if twin and _ok(cell, twin):
                 m.speedup = cell[twin].sec_per_epoch / m.sec_per_epoch
                 m.speedup_steady = cell[twin].steady / m.steady
+
+
+def _jax_jit_goal(measurements: Sequence[Measurement], variant: str) -> list[dict]:
+    """Issue 15: JAX compile=True at batch 10 within 1.5x of a hand-written jitted loop."""
+    rows = [m for m in measurements if m.backend == 'jax' and m.variant == variant
+            and m.batch_size == 10 and m.ratio is not None]
+    if not rows:
+        return []
+    m = max(rows, key=lambda m: m.ratio)
+    what = 'train_ch11' if variant == 'scratch_compiled' else 'train_concise_ch11'
+    return [{'goal': f'jax {what} compile=True vs hand-written jitted loop, batch 10',
+             'target': '<= 1.5x', 'measured': f'worst {m.ratio:.2f}x ({m.optimizer})',
+             'met': m.ratio <= 1.5}]
 
 
 def _ok(cell: dict, variant: str) -> bool:
@@ -594,10 +665,12 @@ def goals(measurements: Sequence[Measurement], imports: Sequence[dict]) -> list[
         for variant in ('scratch_compiled', 'concise_compiled'):
             rows = [m for m in measurements if m.backend == b and m.variant == variant
                     and m.speedup is not None]
-            if b == 'tensorflow':
+            if b in ('tensorflow', 'jax'):
+                if b == 'jax':
+                    out.extend(_jax_jit_goal(measurements, variant))
                 rows = [m for m in rows if m.batch_size == 10]
                 if rows:
-                    what = f'tensorflow {variant.split("_")[0]} compile=True vs eager, batch 10'
+                    what = f'{b} {variant.split("_")[0]} compile=True vs eager, batch 10'
                     m = min(rows, key=lambda m: m.speedup_steady)
                     out.append({'goal': f'{what}, per epoch after the trace', 'target': '>= 5x faster',
                                 'measured': f'{m.speedup_steady:.1f}x ({m.optimizer})',
@@ -729,12 +802,14 @@ def machine_info(backends: Sequence[str] = ()) -> dict:
     versions = {'d2l-optim': _version('d2l-optim'), 'numpy': _version('numpy'),
                 'matplotlib': _version('matplotlib')}
     dists = {'torch': ('torch',), 'tensorflow': ('tensorflow', 'tensorflow-cpu'),
-             'mxnet': ('mxnet',)}
+             'mxnet': ('mxnet',), 'jax': ('jax',)}
     for b in backends:
         if b in dists:
             versions[b] = _version(*dists[b])
             if b == 'tensorflow':
                 versions['keras'] = _version('keras')
+            if b == 'jax':
+                versions['jaxlib'], versions['optax'] = _version('jaxlib'), _version('optax')
     return {'cores': cores, 'cpu': cpu_model(), 'os': platform.platform(),
             'python': platform.python_version(), 'versions': versions,
             'load_average': list(os.getloadavg()) if hasattr(os, 'getloadavg') else None,

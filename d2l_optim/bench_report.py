@@ -11,7 +11,8 @@ from typing import Sequence
 from .bench import Measurement, measurements_from_json
 
 
-_LABELS = {'numpy': 'NumPy', 'torch': 'PyTorch', 'tensorflow': 'TensorFlow', 'mxnet': 'MXNet'}
+_LABELS = {'numpy': 'NumPy', 'torch': 'PyTorch', 'tensorflow': 'TensorFlow', 'mxnet': 'MXNet',
+           'jax': 'JAX'}
 README_BEGIN, README_END = '<!-- bench:begin -->', '<!-- bench:end -->'
 
 
