@@ -223,7 +223,6 @@ def sweep(optimizer: str | Rule, grid: Mapping[str, Sequence[float]], seeds: Ite
         raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    api = array_api(backend)
     loader, d = get_data_ch11(batch_size, n, path=path)       # validates batch_size and n
     X, y = loader.arrays
     names = list(grid)
@@ -237,6 +236,7 @@ def sweep(optimizer: str | Rule, grid: Mapping[str, Sequence[float]], seeds: Ite
         raise ValueError(f"this sweep of {K} runs would need about {need / 2 ** 30:.1f} GiB "
                          f"(limit {MAX_BYTES / 2 ** 30:.0f} GiB); use fewer values or seeds, "
                          f"or split the grid")
+    api = array_api(backend)
 
     start = time.perf_counter()
     # Internal order is seed-major (k = s * G + g): runs sharing a seed are contiguous.
