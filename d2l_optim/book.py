@@ -45,7 +45,7 @@ def book_optimizer(rule: Rule, backend: Backend) -> Callable:
                     zero_grad(p)
     else:
         optimizer = update
-    optimizer.__name__ = optimizer.__qualname__ = BOOK_NAMES[rule.name]
+    optimizer.__name__ = optimizer.__qualname__ = BOOK_NAMES.get(rule.name, rule.name)
     optimizer.__doc__ = rule.update.__doc__
     optimizer.rule = rule
     return optimizer

@@ -1,0 +1,409 @@
+"""check(fn, rule): the core rules pass in every form on every backend; each known mistake,
+written the way a learner writes it, gets exactly its code; unknown ones get None and the
+right first bad step; bad returns get a message, never a traceback."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+import d2l_optim
+from d2l_optim import check
+from d2l_optim.backend import installed_backends, load_backend
+from d2l_optim.book import book_optimizer
+from d2l_optim.checker import TRACE_ENV, MIME_TYPE
+from d2l_optim.harness import trainer_2d
+from d2l_optim.mistakes import CODES
+from d2l_optim.rules import EXTRA_RULES, RULES
+
+ALL_RULES = [*RULES.values(), EXTRA_RULES['nesterov']]
+
+
+def _backend(name):
+    if name not in installed_backends():
+        pytest.skip(f'{name} is not installed')
+    try:
+        return load_backend(name)
+    except d2l_optim.BackendUnavailable as e:
+        pytest.skip(str(e))
+
+
+def _f_ill_grad(x1, x2):
+    return 0.2 * x1, 4 * x2
+
+
+@pytest.mark.parametrize('backend', ['numpy', 'torch', 'tensorflow', 'mxnet', 'jax'])
+@pytest.mark.parametrize('rule', ALL_RULES, ids=lambda r: r.name)
+def test_core_rule_passes_in_all_three_forms(backend, rule):
+    if backend == 'jax':
+        pytest.importorskip('jax')
+    d2l = _backend(backend)
+    forms = {
+        'rule': rule.update,
+        'book': book_optimizer(rule, d2l.BACKEND),
+        '2d': trainer_2d(rule, _f_ill_grad, **rule.defaults),
+    }
+    for form, fn in forms.items():
+        result = d2l.check(fn, rule if rule.name == 'nesterov' else rule.name)
+        assert result.passed, (form, result.message)
+        assert bool(result) and result.form == form and result.mistake is None
+        assert result.first_bad_step is None
+        assert result.max_abs_error <= 1e-5, (form, result.max_abs_error)
+
+
+# ---------------------------------------------------------------- learners' mistakes (NumPy book form)
+
+def rmsprop_eps_outside(params, grads, states, hyperparams):
+    gamma, eps = hyperparams['gamma'], 1e-6
+    for p, s, g in zip(params, states, grads):
+        s[:] = gamma * s + (1 - gamma) * np.square(g)
+        p[:] -= hyperparams['lr'] * g / (np.sqrt(s) + eps)
+
+
+def rmsprop_torch_eps(params, grads, states, hyperparams):
+    gamma, eps = hyperparams['gamma'], 1e-8          # PyTorch's default, outside the root
+    for p, s, g in zip(params, states, grads):
+        s[:] = gamma * s + (1 - gamma) * np.square(g)
+        p[:] -= hyperparams['lr'] * g / (np.sqrt(s) + eps)
+
+
+def rmsprop_eps_1e8(params, grads, states, hyperparams):
+    gamma, eps = hyperparams['gamma'], 1e-8
+    for p, s, g in zip(params, states, grads):
+        s[:] = gamma * s + (1 - gamma) * np.square(g)
+        p[:] -= hyperparams['lr'] * g / np.sqrt(s + eps)
+
+
+def rmsprop_no_one_minus(params, grads, states, hyperparams):
+    gamma, eps = hyperparams['gamma'], 1e-6
+    for p, s, g in zip(params, states, grads):
+        s[:] = gamma * s + np.square(g)
+        p[:] -= hyperparams['lr'] * g / np.sqrt(s + eps)
+
+
+def rmsprop_state_not_written(params, grads, states, hyperparams):
+    gamma, eps = hyperparams['gamma'], 1e-6
+    for p, s, g in zip(params, states, grads):
+        s = gamma * s + (1 - gamma) * np.square(g)       # a new array: states keep their zeros
+        p[:] -= hyperparams['lr'] * g / np.sqrt(s + eps)
+
+
+def adam_no_bias_correction(params, grads, states, hyperparams):
+    beta1, beta2, eps = 0.9, 0.999, 1e-6
+    for p, (v, s), g in zip(params, states, grads):
+        v[:] = beta1 * v + (1 - beta1) * g
+        s[:] = beta2 * s + (1 - beta2) * np.square(g)
+        p[:] -= hyperparams['lr'] * v / (np.sqrt(s) + eps)
+    hyperparams['t'] += 1
+
+
+def adam_t_never_advanced(params, grads, states, hyperparams):
+    """The book's TensorFlow Adam: hyperparams['t'] is read, never incremented."""
+    beta1, beta2, eps = 0.9, 0.999, 1e-6
+    for p, (v, s), g in zip(params, states, grads):
+        v[:] = beta1 * v + (1 - beta1) * g
+        s[:] = beta2 * s + (1 - beta2) * np.square(g)
+        v_hat = v / (1 - beta1 ** hyperparams['t'])
+        s_hat = s / (1 - beta2 ** hyperparams['t'])
+        p[:] -= hyperparams['lr'] * v_hat / (np.sqrt(s_hat) + eps)
+
+
+def adam_t_early(params, grads, states, hyperparams):
+    hyperparams['t'] += 1                             # advanced before it is used
+    beta1, beta2, eps = 0.9, 0.999, 1e-6
+    for p, (v, s), g in zip(params, states, grads):
+        v[:] = beta1 * v + (1 - beta1) * g
+        s[:] = beta2 * s + (1 - beta2) * np.square(g)
+        v_hat = v / (1 - beta1 ** hyperparams['t'])
+        s_hat = s / (1 - beta2 ** hyperparams['t'])
+        p[:] -= hyperparams['lr'] * v_hat / (np.sqrt(s_hat) + eps)
+
+
+def adam_eps_inside(params, grads, states, hyperparams):
+    beta1, beta2, eps = 0.9, 0.999, 1e-6
+    for p, (v, s), g in zip(params, states, grads):
+        v[:] = beta1 * v + (1 - beta1) * g
+        s[:] = beta2 * s + (1 - beta2) * np.square(g)
+        v_hat = v / (1 - beta1 ** hyperparams['t'])
+        s_hat = s / (1 - beta2 ** hyperparams['t'])
+        p[:] -= hyperparams['lr'] * v_hat / np.sqrt(s_hat + eps)
+    hyperparams['t'] += 1
+
+
+def my_adam_t0(p, g, state, hp, t, xp):
+    """A pure rule that counts steps from 0 (t - 1 at the first step)."""
+    v, s = state
+    step = t - 1
+    v = 0.9 * v + 0.1 * g
+    s = 0.999 * s + 0.001 * g * g
+    v_hat = v / (1 - 0.9 ** step)
+    s_hat = s / (1 - 0.999 ** step)
+    return p - hp['lr'] * v_hat / (xp.sqrt(s_hat) + 1e-6), (v, s)
+
+
+def sgd_uphill(params, grads, states, hyperparams):
+    for p, g in zip(params, grads):
+        p[:] += hyperparams['lr'] * g
+
+
+def momentum_lr_in_v(params, grads, states, hyperparams):
+    for p, v, g in zip(params, states, grads):
+        v[:] = hyperparams['momentum'] * v + hyperparams['lr'] * g
+        p[:] -= v
+
+
+def yogi_written_as_adam(params, grads, states, hyperparams):
+    beta1, beta2, eps = 0.9, 0.999, 1e-3
+    for p, (v, s), g in zip(params, states, grads):
+        v[:] = beta1 * v + (1 - beta1) * g
+        s[:] = beta2 * s + (1 - beta2) * np.square(g)
+        v_hat = v / (1 - beta1 ** hyperparams['t'])
+        s_hat = s / (1 - beta2 ** hyperparams['t'])
+        p[:] -= hyperparams['lr'] * v_hat / (np.sqrt(s_hat) + eps)
+    hyperparams['t'] += 1
+
+
+def adadelta_delta_first(params, grads, states, hyperparams):
+    rho, eps = hyperparams['rho'], 1e-5
+    for p, (s, delta), g in zip(params, states, grads):
+        s[:] = rho * s + (1 - rho) * np.square(g)
+        g_prime = np.sqrt(delta + eps) / np.sqrt(s + eps) * g
+        delta[:] = rho * delta + (1 - rho) * g_prime * g_prime
+        p[:] -= np.sqrt(delta + eps) / np.sqrt(s + eps) * g   # uses the new delta
+
+
+MISTAKES = [
+    (rmsprop_eps_outside, 'rmsprop', 'eps_outside_sqrt', 1),
+    (rmsprop_torch_eps, 'rmsprop', 'eps_outside_sqrt', 1),
+    (rmsprop_eps_1e8, 'rmsprop', 'eps_value', 1),
+    (rmsprop_no_one_minus, 'rmsprop', 'missing_one_minus', 1),
+    (rmsprop_state_not_written, 'rmsprop', 'state_not_updated', 2),
+    (adam_no_bias_correction, 'adam', 'no_bias_correction', 1),
+    (adam_t_never_advanced, 'adam', 't_not_advanced', 2),
+    (adam_t_early, 'adam', 't_advanced_early', 1),
+    (adam_eps_inside, 'adam', 'eps_inside_sqrt', 1),
+    (my_adam_t0, 'adam', 'bias_correction_t0', 1),
+    (sgd_uphill, 'sgd', 'wrong_sign', 1),
+    (yogi_written_as_adam, 'yogi', 'yogi_as_adam', 8),   # equal until sign(g**2 - s) < 0
+    (adadelta_delta_first, 'adadelta', 'adadelta_order', 1),
+]
+
+
+@pytest.mark.parametrize('fn, rule, code, step', MISTAKES,
+                         ids=lambda x: getattr(x, '__name__', str(x)))
+def test_each_known_mistake_gets_its_code(fn, rule, code, step):
+    result = check(fn, rule)
+    assert result.mistake == code, result.message
+    assert not result.passed and not result
+    assert result.first_bad_step == step, result.first_bad_step
+    assert result.max_abs_error > 1e-4
+    assert 2 <= len(result.message.splitlines()) <= 4, result.message
+    assert 'Traceback' not in result.message
+
+
+def test_lr_in_velocity_is_reported_equivalent_and_passes():
+    result = check(momentum_lr_in_v, 'momentum')
+    assert result.passed and result.mistake == 'lr_in_velocity'
+    # the forms agree until the learning rate halves at step 26
+    assert result.first_bad_step == 26
+    assert 'equivalent' in result.message and 'step 26' in result.message
+
+
+def test_every_listed_code_is_tested():
+    tested = {code for _, _, code, _ in MISTAKES} | {'lr_in_velocity', 'grad_not_zeroed'}
+    assert tested == set(CODES)
+
+
+def test_state_not_updated_in_pure_form_names_the_state():
+    def my_adadelta(p, g, state, hp, t, xp):
+        s, delta = state
+        s = 0.9 * s + 0.1 * g * g
+        g_prime = xp.sqrt(delta + 1e-5) / xp.sqrt(s + 1e-5) * g
+        delta_new = 0.9 * delta + 0.1 * g_prime * g_prime     # computed, not returned
+        return p - g_prime, (s, delta)
+    result = check(my_adadelta, 'adadelta')
+    assert result.mistake == 'state_not_updated' and 'delta' in result.message.splitlines()[0]
+    assert result.first_bad_step == 2     # the first step only reads delta's initial zeros
+
+
+def test_grad_not_zeroed_on_torch():
+    torch = pytest.importorskip('torch')
+    d2l = _backend('torch')
+
+    def rmsprop(params, states, hyperparams):      # the book's PyTorch code minus p.grad.data.zero_()
+        gamma, eps = hyperparams['gamma'], 1e-6
+        for p, s in zip(params, states):
+            with torch.no_grad():
+                s[:] = gamma * s + (1 - gamma) * torch.square(p.grad)
+                p[:] -= hyperparams['lr'] * p.grad / torch.sqrt(s + eps)
+
+    def rmsprop_zeroed(params, states, hyperparams):
+        rmsprop(params, states, hyperparams)
+        for p in params:
+            p.grad.data.zero_()
+
+    result = d2l.check(rmsprop, 'rmsprop')
+    assert result.mistake == 'grad_not_zeroed' and not result.passed
+    assert result.first_bad_step == 2          # step 1 sees one gradient either way
+    assert 'zero_()' in result.message
+    assert d2l.check(rmsprop_zeroed, 'rmsprop').passed
+
+
+def test_mxnet_overwrites_grad_so_no_zeroing_is_fine():
+    d2l = _backend('mxnet')
+    from mxnet import np as mnp
+
+    def rmsprop(params, states, hyperparams):      # the book's MXNet code: no zeroing at all
+        gamma, eps = hyperparams['gamma'], 1e-6
+        for p, s in zip(params, states):
+            s[:] = gamma * s + (1 - gamma) * mnp.square(p.grad)
+            p[:] -= hyperparams['lr'] * p.grad / mnp.sqrt(s + eps)
+    assert d2l.check(rmsprop, 'rmsprop').passed
+
+
+def test_book_tensorflow_adam_without_t_increment():
+    tf = pytest.importorskip('tensorflow')
+    d2l = _backend('tensorflow')
+
+    def adam(params, grads, states, hyperparams):  # the book's TensorFlow tab
+        beta1, beta2, eps = 0.9, 0.999, 1e-6
+        for p, (v, s), grad in zip(params, states, grads):
+            v[:].assign(beta1 * v + (1 - beta1) * grad)
+            s[:].assign(beta2 * s + (1 - beta2) * tf.math.square(grad))
+            v_bias_corr = v / (1 - beta1 ** hyperparams['t'])
+            s_bias_corr = s / (1 - beta2 ** hyperparams['t'])
+            p[:].assign(p - hyperparams['lr'] * v_bias_corr / tf.math.sqrt(s_bias_corr) + eps)
+    result = d2l.check(adam, 'adam')
+    # the book's TF tab also adds eps outside the division: two mistakes, so no single code
+    assert not result.passed
+
+    def adam_fixed_eps(params, grads, states, hyperparams):
+        beta1, beta2, eps = 0.9, 0.999, 1e-6
+        for p, (v, s), grad in zip(params, states, grads):
+            v[:].assign(beta1 * v + (1 - beta1) * grad)
+            s[:].assign(beta2 * s + (1 - beta2) * tf.math.square(grad))
+            v_bias_corr = v / (1 - beta1 ** hyperparams['t'])
+            s_bias_corr = s / (1 - beta2 ** hyperparams['t'])
+            p[:].assign(p - hyperparams['lr'] * v_bias_corr / (tf.math.sqrt(s_bias_corr) + eps))
+    result = d2l.check(adam_fixed_eps, 'adam')
+    assert result.mistake == 't_not_advanced' and result.first_bad_step == 2
+
+
+def test_yogi_with_the_tensorflow_tab_eps_passes_with_a_note():
+    def yogi(p, g, state, hp, t, xp):
+        v, s = state
+        v = 0.9 * v + 0.1 * g
+        s = s + 0.001 * xp.sign(g * g - s) * g * g
+        v_hat, s_hat = v / (1 - 0.9 ** t), s / (1 - 0.999 ** t)
+        return p - hp['lr'] * v_hat / (xp.sqrt(s_hat) + 1e-6), (v, s)
+    result = check(yogi, 'yogi')
+    assert result.passed and result.mistake == 'eps_value' and 'TensorFlow' in result.message
+
+
+# ---------------------------------------------------------------- unknown mistakes
+
+def adagrad_no_square(params, grads, states, hyperparams):
+    eps = 1e-6
+    for p, s, g in zip(params, states, grads):
+        s[:] += np.abs(g)                          # |g| where g**2 belongs
+        p[:] -= hyperparams['lr'] * g / np.sqrt(s + eps)
+
+
+def momentum_fixed_lr(params, grads, states, hyperparams):
+    for p, v, g in zip(params, states, grads):
+        v[:] = hyperparams['momentum'] * v + g
+        p[:] -= 0.005 * v                          # the book's lr written in, not read
+
+
+@pytest.mark.parametrize('fn, rule, step', [(adagrad_no_square, 'adagrad', 1),
+                                            (momentum_fixed_lr, 'momentum', 26)])
+def test_unknown_mistakes_get_none_and_the_first_bad_step(fn, rule, step):
+    result = check(fn, rule)
+    assert not result.passed and result.mistake is None
+    assert result.first_bad_step == step
+    assert f'step {step}' in result.message and 'none of the known mistakes' in result.message
+
+
+def test_two_d_trainer_with_globals_and_a_mistake():
+    ns = {'eta': 0.4, 'gamma': 0.9, 'math': math}
+    exec(
+        "def rmsprop_2d(x1, x2, s1, s2):\n"
+        "    g1, g2, eps = 0.2 * x1, 4 * x2, 1e-6\n"
+        "    s1 = gamma * s1 + (1 - gamma) * g1 ** 2\n"
+        "    s2 = gamma * s2 + (1 - gamma) * g2 ** 2\n"
+        "    x1 -= eta / math.sqrt(s1 + eps) * g1\n"
+        "    x2 -= eta / math.sqrt(s2 + eps) * g2\n"
+        "    return x1, x2, s1, s2\n"
+        "def rmsprop_2d_bad(x1, x2, s1, s2):\n"
+        "    g1, g2, eps = 0.2 * x1, 4 * x2, 1e-6\n"
+        "    s1 = gamma * s1 + g1 ** 2\n"
+        "    s2 = gamma * s2 + g2 ** 2\n"
+        "    x1 -= eta / math.sqrt(s1 + eps) * g1\n"
+        "    x2 -= eta / math.sqrt(s2 + eps) * g2\n"
+        "    return x1, x2, s1, s2\n", ns)
+    good = check(ns['rmsprop_2d'], 'rmsprop')
+    assert good.passed and good.form == '2d' and "'lr': 0.4" in good.message
+    bad = check(ns['rmsprop_2d_bad'], 'rmsprop')
+    assert bad.mistake == 'missing_one_minus' and bad.first_bad_step == 1
+
+
+# ---------------------------------------------------------------- bad returns
+
+def test_fn_that_raises_or_returns_the_wrong_things():
+    def raises(p, g, state, hp, t, xp):
+        raise ZeroDivisionError('oops')
+
+    def only_p(p, g, state, hp, t, xp):
+        return p - hp['lr'] * g
+
+    def bare_state(p, g, state, hp, t, xp):
+        (s,) = state
+        s = 0.9 * s + 0.1 * g * g
+        return p - hp['lr'] * g / xp.sqrt(s + 1e-6), s
+
+    def three_states(p, g, state, hp, t, xp):
+        return p, (state[0], state[0], state[0])
+
+    def wrong_shape(p, g, state, hp, t, xp):
+        return p - hp['lr'] * g.T, state
+
+    cases = [(raises, 'sgd', 'ZeroDivisionError: oops'),
+             (only_p, 'sgd', 'returned an array of shape (5, 1); a rule returns (new_p, new_state)'),
+             (bare_state, 'rmsprop', 'returned a state of an array of shape (5, 1)'),
+             (three_states, 'adam', 'returned a state of a tuple of 3 values; adam keeps 2'),
+             (wrong_shape, 'sgd', 'shape (5, 5); it should have shape (5, 1)')]
+    for fn, rule, text in cases:
+        result = check(fn, rule)
+        assert not result.passed and result.mistake is None, fn.__name__
+        assert result.first_bad_step == 1
+        assert text in result.message, result.message
+        assert 'Traceback' not in result.message
+
+    def two_d_three(x1, x2, s1, s2):
+        return x1, x2, s1
+    result = check(two_d_three, 'sgd')
+    assert not result.passed and 'returned a tuple of 3 values' in result.message
+    result = check(lambda a, b: None, 'sgd')
+    assert not result.passed and 'takes 2 argument(s)' in result.message
+
+
+def test_str_repr_and_json_show_the_message(tmp_path, monkeypatch):
+    log = tmp_path / 'trace.jsonl'
+    monkeypatch.setenv(TRACE_ENV, str(log))
+    good = check(RULES['rmsprop'].update, 'rmsprop')
+    bad = check(rmsprop_eps_outside, 'rmsprop')
+    assert str(good) == repr(good) == good.message
+    assert repr(bad).startswith('Your rmsprop_eps_outside adds eps outside the square root')
+    bundle = bad._repr_mimebundle_()
+    assert bundle['text/plain'] == bad.message and bundle[MIME_TYPE]['mistake'] == 'eps_outside_sqrt'
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r['passed'] for r in lines] == [True, False]
+    assert lines[1]['mistake'] == 'eps_outside_sqrt' and lines[1]['execution_count'] is None
+
+
+def test_check_is_bound_on_the_backend_module():
+    d2l = _backend('numpy')
+    result = d2l.check(d2l.rmsprop, 'rmsprop')
+    assert result.passed and result.backend == 'numpy' and result.form == 'book'
+    with pytest.raises(ValueError, match='unknown optimizer'):
+        d2l.check(d2l.rmsprop, 'rmsprp')
