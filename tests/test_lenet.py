@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from d2l_optim import scheduling_experiments as se
+from d2l_optim.sections import lr_scheduling as se
 from d2l_optim.backend import BackendUnavailable
 from d2l_optim.classify import Accumulator, accuracy, evaluate_accuracy, fit_classifier
 from d2l_optim.fashion_mnist import synthetic_fashion_mnist
@@ -307,7 +307,7 @@ def test_harness_checks():
 
 def test_importing_the_core_and_numpy_pieces_imports_no_framework():
     code = ('import sys, d2l_optim.schedulers, d2l_optim.classify, d2l_optim.fashion_mnist, '
-            'd2l_optim.scheduling_experiments, d2l_optim.backends.numpy_lenet; '
+            'd2l_optim.sections.lr_scheduling, d2l_optim.backends.numpy_lenet; '
             'print(sorted(m for m in ("torch", "tensorflow", "mxnet", "matplotlib") if m in sys.modules))')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == '[]'

@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
-from d2l_optim import experiments as ex
+from d2l_optim import sections as ex
+from d2l_optim.harness import train_2d
+from d2l_optim.sections import adam, airfoil_runs, matmul, momentum, objectives, rmsprop, sgd, traces
 from d2l_optim.cli import main
 
 #: The issue's table of the book's printed final losses (PT/TF, versions 1.0.3 and 0.17.5).
@@ -136,14 +138,14 @@ def test_bad_choices_name_the_valid_ones(tmp_path, capsys, argv, message):
 
 
 def test_concise_table_covers_every_backend_and_imports_lazily():
-    for rule, per_backend in ex.CONCISE.items():
+    for rule, per_backend in airfoil_runs.CONCISE.items():
         assert set(per_backend) == {'numpy', 'torch', 'tensorflow', 'mxnet'}, rule
         assert per_backend['numpy'][0] in ('sgd', 'momentum', rule)
-    assert ex.concise_trainer('rmsprop', 'numpy') == ('rmsprop', {'lr': 0.01, 'gamma': 0.9})
+    assert airfoil_runs.concise_trainer('rmsprop', 'numpy') == ('rmsprop', {'lr': 0.01, 'gamma': 0.9})
     # the book's PyTorch/TensorFlow SGD rates doubled for the half squared loss (docs/book-bugs.md)
-    assert ex.CONCISE['sgd']['torch'][1] == {'lr': 0.02}
-    assert ex.CONCISE['momentum']['tensorflow'][1] == {'learning_rate': 0.01, 'momentum': 0.9}
-    code = ('import sys, d2l_optim.experiments, d2l_optim.report, d2l_optim.commands.reproduce; '
+    assert airfoil_runs.CONCISE['sgd']['torch'][1] == {'lr': 0.02}
+    assert airfoil_runs.CONCISE['momentum']['tensorflow'][1] == {'learning_rate': 0.01, 'momentum': 0.9}
+    code = ('import sys, d2l_optim.sections, d2l_optim.report, d2l_optim.commands.reproduce; '
             'print(sorted(m for m in ("torch", "tensorflow", "mxnet", "matplotlib") if m in sys.modules))')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == '[]'
@@ -160,16 +162,16 @@ def test_registry_covers_every_section_and_experiment_of_the_issue():
 
 
 def test_exercises_worked_numerically():
-    ends = ex.adam_vs_yogi_figure()[1]
+    ends = adam.adam_vs_yogi_figure()[1]
     assert ends['adam'] == 1.0 and ends['yogi'] < -0.95           # Adam at the worst point
-    x1, x2 = ex.rmsprop_gamma_one()[-1]
+    x1, x2 = rmsprop.rmsprop_gamma_one()[-1]
     assert abs(x1) > 1e30 and abs(x2) > 1e60                      # gamma = 1 explodes
-    assert ex.effective_sample_weight(0.9)['sum'] == pytest.approx(10.0)
-    assert ex.effective_sample_weight(0.9)['steps_to_half_weight'] == 7     # 0.9^7 < 0.5 < 0.9^6
-    rot = ex.rotated_comparison('rmsprop', eta=0.4, gamma=0.9)
-    assert ex.f_rotated(*rot['rotated'][-1]) > 1000 * ex.f_ill(*rot['axis-aligned'][-1])
-    noisy = ex.train_2d(ex.noisy_sgd(ex.f_2d_grad, 0.1, ex.constant_lr(), seed=0), 50)
-    again = ex.train_2d(ex.noisy_sgd(ex.f_2d_grad, 0.1, ex.constant_lr(), seed=0), 50)
+    assert momentum.effective_sample_weight(0.9)['sum'] == pytest.approx(10.0)
+    assert momentum.effective_sample_weight(0.9)['steps_to_half_weight'] == 7     # 0.9^7 < 0.5 < 0.9^6
+    rot = traces.rotated_comparison('rmsprop', eta=0.4, gamma=0.9)
+    assert objectives.f_rotated(*rot['rotated'][-1]) > 1000 * objectives.f_ill(*rot['axis-aligned'][-1])
+    noisy = train_2d(sgd.noisy_sgd(objectives.f_2d_grad, 0.1, sgd.constant_lr(), seed=0), 50)
+    again = train_2d(sgd.noisy_sgd(objectives.f_2d_grad, 0.1, sgd.constant_lr(), seed=0), 50)
     assert noisy == again                                         # the noise is seeded
 
 
@@ -193,8 +195,8 @@ def test_reproduce_11_11_offline_is_labelled_and_unchecked(tmp_path, capsys):
 def test_gflops_use_2_n_cubed_over_t(monkeypatch):
     """GFLOPS = 2 n^3 / t / 1e9 from whatever time was measured (0.17's 2 / t was 60x too high)."""
     times = iter([0.004, 0.001, 0.002])            # column, full, block
-    monkeypatch.setattr(ex, '_best_time', lambda fn: (fn(), next(times))[1])
-    r = ex.matmul_gflops('numpy', n=256, element_budget=0.01)
+    monkeypatch.setattr(matmul, 'best_time', lambda fn: (fn(), next(times))[1])
+    r = matmul.matmul_gflops('numpy', n=256, element_budget=0.01)
     assert r['column'] == pytest.approx(2 * 256 ** 3 / 0.004 / 1e9)     # 8.39 GFLOPS
     assert r['full'] == pytest.approx(33.554432)
     assert r['block'] == pytest.approx(16.777216)

@@ -121,7 +121,7 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
     """Run the experiments, write the report; returns ``{'rows', 'paths', 'meta', ...}``."""
     import matplotlib
     matplotlib.use('Agg')           # a batch job: never open windows
-    from .. import experiments as ex
+    from .. import sections as ex
     from ..backend import load_backend
     from ..report import Row, summary, write_report
 
@@ -236,7 +236,7 @@ def _section_11_11(backends: Sequence[str], epochs: int | None, out: Path, seed:
     """The five scheduling runs per backend as report rows. The book's numbers are compared
     only on the real Fashion-MNIST at 30 epochs; the offline stand-in is labelled, unchecked."""
     from ..report import Row
-    from ..scheduling_experiments import BOOK_RESULTS, run_section_11_11
+    from ..sections.lr_scheduling import BOOK_RESULTS, run_section_11_11
     rows = []
     for r in run_section_11_11(list(backends), epochs, out, seed=seed, log=lambda s: None):
         real = r['data'] == 'Fashion-MNIST' and r['epochs'] == 30
@@ -262,7 +262,8 @@ def _overlays(runs_by_exp: dict[str, dict[str, Any]], ex: Any, out: Path) -> dic
         if len(runs) < 2:
             continue
         exp = ex.EXPERIMENTS[key]
-        fig = ex.overlay_figure(runs, title=exp.title)
+        from ..sections.airfoil_runs import overlay_figure
+        fig = overlay_figure(runs, title=exp.title)
         name = f'{exp.section}-{exp.name}-backends.png'
         save_figure(fig, out / name)
         _plt().close(fig)
