@@ -1,6 +1,6 @@
 """Every backend runs the chapter the book's way, and one seed draws one curve on all of them.
 
-Parametrized over numpy, torch, tensorflow and mxnet; a backend whose framework is
+Parametrized over numpy, torch, tensorflow, mxnet and jax; a backend whose framework is
 missing (or, for MXNet, cannot run on this Python/NumPy) is skipped with the reason.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pytest
 from d2l_optim.backend import BACKENDS, BackendUnavailable, load_backend
 from d2l_optim.rules import RULES
 
-ALL = ['numpy', 'torch', 'tensorflow', 'mxnet']
-FRAMEWORKS = ['torch', 'tensorflow', 'mxnet']
+ALL = ['numpy', 'torch', 'tensorflow', 'mxnet', 'jax']
+FRAMEWORKS = ['torch', 'tensorflow', 'mxnet', 'jax']
 OPTIMUM, GOOD = 0.2417, 0.26         # least-squares optimum (0.24169) and the book's "converged"
 BOOK_LINE = re.compile(r'loss: 0\.2[4-5]\d, \d+\.\d{3} sec/epoch')
 
@@ -97,6 +97,20 @@ def book_rmsprop(name: str):
                 s[:] = gamma * s + (1 - gamma) * mnp.square(p.grad)
                 p[:] -= hyperparams['lr'] * p.grad / mnp.sqrt(s + eps)
         return init_rmsprop_states, rmsprop, 'rmsprop', {'learning_rate': 0.01, 'gamma1': 0.9}
+    if name == 'jax':       # immutable arrays: the adapter's Variable boxes, written with assign
+        import jax.numpy as jnp
+        import optax
+        Variable = backend('jax').Variable
+
+        def init_rmsprop_states(feature_dim):
+            return Variable(jnp.zeros((feature_dim, 1))), Variable(jnp.zeros(1))
+
+        def rmsprop(params, grads, states, hyperparams):
+            gamma, eps = hyperparams['gamma'], 1e-6
+            for p, s, g in zip(params, states, grads):
+                s.assign(gamma * s + (1 - gamma) * jnp.square(g))
+                p.assign(p - hyperparams['lr'] * g / jnp.sqrt(s + eps))
+        return init_rmsprop_states, rmsprop, optax.rmsprop, {'lr': 0.01, 'gamma': 0.9}
 
     def init_rmsprop_states(feature_dim):
         return np.zeros((feature_dim, 1)), np.zeros(1)
@@ -268,6 +282,7 @@ NOISE = {  # the 11.4 cell's noisy gradient, in each framework's normal() signat
     'torch': lambda d2l: d2l.normal(0.0, 1, (1,)).item(),
     'tensorflow': lambda d2l: d2l.normal([1], 0.0, 1),
     'mxnet': lambda d2l: d2l.normal(0.0, 1, (1,)),
+    'jax': lambda d2l: d2l.normal(0.0, 1, (1,)),
 }
 
 
@@ -405,7 +420,7 @@ def test_compare_overlays_the_backends_and_reports_the_difference(tmp_path, caps
 
 
 @pytest.mark.parametrize('argv, message', [
-    (['--backends', 'numpy,jax'], "unknown backend(s) ['jax']; choose from: numpy, torch, tensorflow, mxnet"),
+    (['--backends', 'numpy,caffe'], "unknown backend(s) ['caffe']; choose from: numpy, torch, tensorflow, mxnet, jax"),
     (['--backends', 'numpy,torch'], 'install it with: pip install "d2l-optim[torch]"'),
 ])
 def test_compare_fails_before_training_and_writes_nothing(argv, message, tmp_path, capsys, monkeypatch):
