@@ -19,6 +19,43 @@ from .common import atomic_write_text, check_out_dir, check_out_file, names_list
 AIRFOIL_SECTIONS = ('11.5', '11.6', '11.7', '11.8', '11.9', '11.10')
 #: what a previous run left in --out, removed before this run writes its first figure
 REPORT_FILES = ('report.md', 'report.html')
+#: the section beyond the book (learning-rate sensitivity, d2l_optim/sections/sensitivity.py)
+SENSITIVITY = ('11.10+', 'sensitivity')
+#: backend -> (harnesses run with compile=True unless --eager, how they compile). Only where
+#: the compiled losses equal eager ones to 1e-5 (tests/test_reproduce_compiled.py); PyTorch
+#: has no compiled step here (backend.COMPILERS says why), NumPy nothing to compile.
+COMPILED = {
+    'tensorflow': (('fit_ch11', 'fit_concise_ch11'), 'tf.function'),
+    'mxnet': (('fit_concise_ch11',), 'Gluon hybridize'),
+}
+
+
+class CompiledHarnesses:
+    """A backend module whose ``fit_ch11``/``fit_concise_ch11`` default to ``compile=True``
+    where :data:`COMPILED` lists them; it records the mode of every training run."""
+
+    def __init__(self, d2l: Any, eager: bool = False) -> None:
+        self._d2l = d2l
+        harnesses, self._how = COMPILED.get(d2l.BACKEND.name, ((), ''))
+        self._harnesses = () if eager else harnesses
+        self.modes: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._d2l, name)
+        if name not in ('fit_ch11', 'fit_concise_ch11'):
+            return attr
+
+        def fit(*args: Any, **kwargs: Any) -> Any:
+            if name in self._harnesses:
+                kwargs.setdefault('compile', True)
+            self.modes.append(f'compiled ({self._how})' if kwargs.get('compile') else 'eager')
+            return attr(*args, **kwargs)
+        return fit
+
+    def mode(self) -> str:
+        """The modes of the training runs since the last call, e.g. ``'eager'``, or ``''``."""
+        modes, self.modes = list(dict.fromkeys(self.modes)), []
+        return ' + '.join(modes)
 
 
 def _split(values: Sequence[str] | None) -> list[str] | None:
@@ -30,13 +67,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument('--backends', nargs='+', default=None, metavar='NAME',
                    help=f"comma- or space-separated, from: {', '.join(BACKENDS)} (default: all installed)")
     p.add_argument('--sections', nargs='+', default=None, metavar='SECTION',
-                   help='e.g. 11.3,11.5 or 11.11 (default: 11.1 to 11.10; 11.11 trains LeNet, '
-                        'so it runs only when named)')
+                   help='e.g. 11.3,11.5, 11.10+ (or sensitivity) or 11.11 (default: 11.1 to 11.10 '
+                        'and 11.10+, the learning-rate sensitivity beyond the book; 11.11 trains '
+                        'LeNet, so it runs only when named)')
     p.add_argument('--epochs', type=int, default=None,
                    help="11.11 only: epochs per run (default: the book's 30; fewer stretch the schedules)")
     p.add_argument('--out', default='out/reproduce', help='folder for report.md, report.html and the PNGs')
     p.add_argument('--json', default=None, help='also write every row as JSON to this path')
     p.add_argument('--seed', type=seed_int, default=0, help='one seed for weights, minibatches and noise')
+    p.add_argument('--eager', action='store_true',
+                   help='run every step eagerly, as the book times it (default: TensorFlow and '
+                        "MXNet's concise runs compiled, which give the same losses to 1e-5)")
 
 
 class Progress:
@@ -117,8 +158,12 @@ def _clear_previous_run(out: Path) -> list[Path]:
 
 def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, out: str | os.PathLike,
               seed: int = 0, json_path: str | None = None, progress_stream: Any = None,
-              epochs: int | None = None) -> dict:
-    """Run the experiments, write the report; returns ``{'rows', 'paths', 'meta', ...}``."""
+              epochs: int | None = None, eager: bool = False) -> dict:
+    """Run the experiments, write the report; returns ``{'rows', 'paths', 'meta', ...}``.
+
+    ``eager=False`` compiles the training steps where :data:`COMPILED` says so; each
+    row's note says which mode it ran in.
+    """
     import matplotlib
     matplotlib.use('Agg')           # a batch job: never open windows
     from .. import sections as ex
@@ -127,9 +172,11 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
 
     total_start = time.perf_counter()
     with_11_11 = sections is not None and '11.11' in sections
-    if with_11_11:
-        sections = [x for x in sections if x != '11.11']
-    exps = ex.select(sections) if sections or not with_11_11 else []
+    with_sensitivity = sections is None or any(x in SENSITIVITY for x in sections)
+    named_only = with_11_11 or (sections is not None and with_sensitivity)
+    if sections is not None:
+        sections = [x for x in sections if x != '11.11' and x not in SENSITIVITY]
+    exps = ex.select(sections) if sections or not named_only else []
     if epochs is not None and epochs < 1:
         raise ValueError(f'--epochs must be >= 1, got {epochs}')
     if backends is None:
@@ -163,9 +210,11 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
         try:
             result = ex.run(exp, d2l, ctx)
             book_text, verdict = ex.check_book(exp, result)
+            mode = d2l.mode() if isinstance(d2l, CompiledHarnesses) else ''
+            note = '; '.join(x for x in (result.note, mode and f'mode: {mode}') if x)
             row = Row(exp.section, exp.name, exp.title, label, result.text, book_text, verdict,
                       result.sec_per_epoch, result.wall_s, dict(result.values),
-                      _save_figures(result, exp, label, out), result.note)
+                      _save_figures(result, exp, label, out), note)
             if result.runs:
                 runs_by_exp.setdefault(exp.key, {})[label] = result.runs[0]
         except Exception as e:          # keep going; the report names the failure
@@ -190,7 +239,7 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
         start = time.perf_counter()
         ctx = ex.Context(seed)
         try:
-            d2l = load_backend(name)
+            d2l = CompiledHarnesses(load_backend(name), eager)
         except Exception as e:
             for exp in per_backend:
                 rows.append(Row(exp.section, exp.name, exp.title, name, '',
@@ -209,7 +258,14 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
         rows += _section_11_11(names, epochs, out, seed, extra)
         backend_wall['11.11'] = time.perf_counter() - start
         titles['11.11'] = 'Learning Rate Scheduling'
-    order = {s: i for i, s in enumerate([*ex.SECTIONS, '11.11'])}
+    if with_sensitivity:
+        from ..sections import sensitivity
+        start = time.perf_counter()
+        rows += sensitivity.section_rows(names, out, seed)
+        backend_wall[sensitivity.SECTION] = time.perf_counter() - start
+        titles[sensitivity.SECTION] = sensitivity.TITLE
+        titles = {k: titles[k] for k in sorted(titles, key=[*ex.SECTIONS, SENSITIVITY[0], '11.11'].index)}
+    order = {s: i for i, s in enumerate([*ex.SECTIONS, SENSITIVITY[0], '11.11'])}
     exp_order = {k: i for i, k in enumerate(ex.EXPERIMENTS)}
     rows.sort(key=lambda r: (order[r.section], exp_order.get(f'{r.section}/{r.experiment}', 0)))
     total = time.perf_counter() - total_start
@@ -273,7 +329,7 @@ def _overlays(runs_by_exp: dict[str, dict[str, Any]], ex: Any, out: Path) -> dic
 
 def main(args: argparse.Namespace) -> int:
     result = reproduce(_split(args.backends), _split(args.sections), args.out, args.seed, args.json,
-                       epochs=args.epochs)
+                       epochs=args.epochs, eager=args.eager)
     from ..report import summary
     s = summary(result['rows'])
     walls = ', '.join(f'{k} {v:.1f} s' for k, v in result['backend_wall'].items())
