@@ -47,7 +47,7 @@ from .ops import scalar_ops
 from .rules import Rule, apply_rule, get_rule, validate_hyperparams
 
 #: backend -> the array module whose ``asarray`` and ``where`` the sweep uses
-SWEEP_BACKENDS: dict[str, str] = {'numpy': 'numpy', 'torch': 'torch'}
+SWEEP_BACKENDS: dict[str, str] = {'numpy': 'numpy', 'torch': 'torch', 'jax': 'jax.numpy'}
 #: examples between two evaluations of the full-data loss, as in ``train_ch11``
 EVAL_EVERY = 200
 #: a sweep whose arrays would take more than this is refused before allocating

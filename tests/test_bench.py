@@ -97,8 +97,8 @@ def test_goals_judge_the_measured_numbers():
 
 
 def test_config_errors_name_the_bad_value_and_the_choices():
-    with pytest.raises(ValueError, match="unknown backend 'jax'; choose one of: numpy, torch"):
-        BenchConfig(['jax']).validate()
+    with pytest.raises(ValueError, match="unknown backend 'caffe'; choose one of: numpy, torch"):
+        BenchConfig(['caffe']).validate()
     with pytest.raises(ValueError, match="the bench times rmsprop, adam, not 'sgd'"):
         BenchConfig(['numpy'], optimizers=['sgd']).validate()
     with pytest.raises(ValueError, match=r'batch sizes must be integers in \[1, 1500\], got 0'):
@@ -159,7 +159,7 @@ def test_cli_quick_writes_json_markdown_and_readme(tmp_path, capsys):
 
 
 def test_cli_rejects_bad_lists(capsys):
-    assert main(['bench', '--backends', 'numpy,jax', '--quick']) == 2
-    assert "unknown backend 'jax'" in capsys.readouterr().err
+    assert main(['bench', '--backends', 'numpy,caffe', '--quick']) == 2
+    assert "unknown backend 'caffe'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(['bench', '--batch-sizes', '10,x'])

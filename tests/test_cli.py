@@ -37,7 +37,7 @@ def test_seed_makes_runs_identical_and_flags_override_defaults(tmp_path):
 
 @pytest.mark.parametrize('argv, message', [
     (['run', 'adamw'], "unknown optimizer 'adamw'; choose one of: sgd, momentum, adagrad, rmsprop, adadelta, adam, yogi"),
-    (['run', 'sgd', '--backend', 'jax'], "unknown backend 'jax'; choose one of: numpy, torch, tensorflow, mxnet"),
+    (['run', 'sgd', '--backend', 'caffe'], "unknown backend 'caffe'; choose one of: numpy, torch, tensorflow, mxnet, jax"),
     (['run', 'sgd', '--lr', '0'], 'lr must be > 0, got 0.0'),
     (['run', 'rmsprop', '--gamma', '1'], r'gamma must be in [0, 1), got 1.0'),
     (['run', 'adadelta', '--lr', '0.1'], 'does not apply to adadelta; it takes: --rho'),

@@ -345,8 +345,8 @@ def test_run_section_offline_on_numpy(tmp_path, monkeypatch):
     assert np.isnan(r['book_test_acc'])          # 3 epochs are not the book's run
     json.dumps(rows)                              # plain data, ready for a report
     assert (tmp_path / '11.11-numpy.png').stat().st_size > 0 and (tmp_path / '11.11-schedules.png').exists()
-    with pytest.raises(ValueError, match="unknown backend 'jax'; choose one of: numpy, torch"):
-        se.run_section_11_11(['jax'], epochs=3)
+    with pytest.raises(ValueError, match="unknown backend 'caffe'; choose one of: numpy, torch"):
+        se.run_section_11_11(['caffe'], epochs=3)
 
 
 def test_run_section_real_data_missing_is_clear(monkeypatch, tmp_path):

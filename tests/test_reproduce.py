@@ -129,7 +129,7 @@ def test_a_failing_experiment_is_reported_not_fatal(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize('argv, message', [
     (['--sections', '11.12'], 'unknown section(s) 11.12; choose from: 11.1, 11.2'),
-    (['--backends', 'jax'], 'unknown backend(s) jax; choose from: numpy, torch, tensorflow, mxnet'),
+    (['--backends', 'caffe'], 'unknown backend(s) caffe; choose from: numpy, torch, tensorflow, mxnet, jax'),
 ])
 def test_bad_choices_name_the_valid_ones(tmp_path, capsys, argv, message):
     assert main(['reproduce', '--out', str(tmp_path)] + argv) == 2
