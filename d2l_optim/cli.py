@@ -13,6 +13,7 @@ COMMANDS = {
     'compare-2d': ('d2l_optim.commands.compare2d', 'the classic optimizer trajectories on x^2/20 + y^2'),
     'reproduce': ('d2l_optim.commands.reproduce', "run the chapter's experiments and write a report against the book"),
     'bench': ('d2l_optim.commands.bench', 'time every backend against a hand-written loop'),
+    'lab': ('d2l_optim.commands.lab', 'build student notebooks from the sections, grade submitted ones offline'),
     'sweep': ('d2l_optim.commands.sweep', 'many runs of each optimizer as one batched computation: '
                                           'final loss against lr, best lr, robustness'),
 }
