@@ -248,7 +248,8 @@ def _fit(run: Run, step: Callable, predict: Callable, data_iter: Any, backend: A
             hint = f'try a smaller learning rate, e.g. lr={lr / 10:g}' \
                 if isinstance(lr, (int, float)) else 'try a smaller learning rate'
             why = f' ({value / first[0]:.3g} times the first evaluation, {first[0]:.4g})' \
-                if first and math.isfinite(value) and value <= DIVERGENCE_CEILING else ''
+                if first and math.isfinite(value) and value <= DIVERGENCE_CEILING else \
+                f' (above {DIVERGENCE_CEILING:g})' if math.isfinite(value) else ''
             raise DivergenceError(
                 f"the loss became {value:.6g}{why} in epoch {epoch + 1} of {run.epochs} "
                 f"({run.optimizer}, hyperparams {_shown(run.hyperparams)}); {hint}")

@@ -179,6 +179,8 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
     exps = ex.select(sections) if sections or not named_only else []
     if epochs is not None and epochs < 1:
         raise ValueError(f'--epochs must be >= 1, got {epochs}')
+    check_out_dir(out)
+    check_out_file(json_path)
     if backends is None:
         names, skipped = ex.available_backends()
     else:
@@ -189,8 +191,6 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
         if missing:          # asked for by name: say why it cannot run, before any work
             raise BackendUnavailable('; '.join(f'{k}: {v}' for k, v in missing.items()))
         skipped = {}
-    check_out_dir(out)
-    check_out_file(json_path)
     if any(e.section in AIRFOIL_SECTIONS for e in exps):
         from ..data import require
         require('airfoil')          # once: missing or corrupt data stops here, before any figure
