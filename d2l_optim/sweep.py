@@ -33,6 +33,7 @@ MXNet are refused with a sentence naming the backends that sweep.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import itertools
 import math
@@ -215,7 +216,6 @@ def sweep(optimizer: str | Rule, grid: Mapping[str, Sequence[float]], seeds: Ite
     book's defaults for the rule. ``dtype='float64'`` runs in double precision (the
     single runs are float32, as the book's). Bad input raises ``ValueError``.
     """
-    from .data import get_data_ch11
     rule = get_rule(optimizer)
     grid = _check_grid(rule, grid)
     seeds = _check_seeds(seeds)
@@ -223,8 +223,10 @@ def sweep(optimizer: str | Rule, grid: Mapping[str, Sequence[float]], seeds: Ite
         raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    loader, d = get_data_ch11(batch_size, n, path=path)       # validates batch_size and n
-    X, y = loader.arrays
+    X, y = _airfoil(n, path)
+    if not isinstance(batch_size, (int, np.integer)) or not 0 < batch_size <= n:
+        raise ValueError(f"batch_size must be an integer in [1, {n}], got {batch_size!r}")
+    d = X.shape[1]
     names = list(grid)
     points = list(itertools.product(*(grid[k] for k in names)))
     G, S = len(points), len(seeds)
@@ -309,6 +311,18 @@ def sweep(optimizer: str | Rule, grid: Mapping[str, Sequence[float]], seeds: Ite
                 'diverged': diverged_at[k] is not None, 'diverged_epoch': diverged_at[k],
             })
     return SweepResult(rule.name, api.name, runs, [p[2] for p in evals], wall, dtype, grid)
+
+
+@functools.lru_cache(maxsize=4)
+def _airfoil(n: int, path: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """The arrays ``get_data_ch11(batch_size, n)`` trains on, read once per process
+    (a study of 7 sweeps would otherwise parse the file 7 times)."""
+    from .data import get_data_ch11
+    loader, _ = get_data_ch11(1, n, path=path)      # validates n
+    X, y = loader.arrays
+    X.setflags(write=False)
+    y.setflags(write=False)
+    return X, y
 
 
 def _freeze(new: Any, old: Any, keep: Any, where: Callable) -> Any:
