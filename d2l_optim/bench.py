@@ -178,7 +178,8 @@ def _num(x: float) -> float | None:
 # ------------------------------------------------------------------ running
 
 def run_bench(config: BenchConfig, *, imports: bool = True, reproduce: bool = True,
-              import_repeats: int = 3, progress: Callable[[str], None] = lambda s: None) -> dict:
+              import_repeats: int = 3, progress: Callable[[str], None] = lambda s: None,
+              sweeps: bool = True) -> dict:
     """Everything the ``bench`` command prints and writes, as one JSON-ready dict."""
     config.validate()
     started = time.time()
@@ -186,8 +187,9 @@ def run_bench(config: BenchConfig, *, imports: bool = True, reproduce: bool = Tr
     report['imports'] = import_times(config.backends, import_repeats, progress) if imports else []
     measurements = bench_training(config, progress)
     report['measurements'] = [m.to_json() for m in measurements]
+    report['sweep'] = sweep_times(config.backends, progress) if sweeps else []
     report['reproduce'] = reproduce_times(config.backends, progress) if reproduce else []
-    report['goals'] = goals(measurements, report['imports'])
+    report['goals'] = goals(measurements, report['imports'], report['sweep'], report['reproduce'])
     report['seconds'] = time.time() - started
     if hasattr(os, 'getloadavg'):    # other work on the machine skews timings: say how much
         report['machine']['load_average_end'] = list(os.getloadavg())
@@ -644,9 +646,11 @@ def measurements_from_json(rows: Sequence[dict]) -> list[Measurement]:
     return out
 
 
-def goals(measurements: Sequence[Measurement], imports: Sequence[dict]) -> list[dict]:
-    """Issue 8's goals against the measured numbers: target, measured, met (None: not applicable)."""
-    out: list[dict] = []
+def goals(measurements: Sequence[Measurement], imports: Sequence[dict],
+          sweeps: Sequence[dict] = (), reproduce: Sequence[dict] = ()) -> list[dict]:
+    """Issue 8's goals (and issue 11's sweep and reproduce goals) against the measured numbers:
+    target, measured, met (None: not applicable)."""
+    out: list[dict] = sweep_goals(sweeps, reproduce)
 
     backends = list(dict.fromkeys(m.backend for m in measurements))
     for variant, what in (('scratch', 'train_ch11 vs hand-written loop'),
@@ -697,6 +701,81 @@ def goals(measurements: Sequence[Measurement], imports: Sequence[dict]) -> list[
                         'measured': f"{row['seconds']:.3f} s, imports "
                                     f"{', '.join(row['frameworks']) or 'no framework'}",
                         'met': row['seconds'] < 0.3 and free})
+    return out
+
+
+# ------------------------------------------------------------------ sweeps (issue 11)
+
+#: (backend, runs K) -> the most a K-run sweep may cost, in single ``train_ch11`` runs
+SWEEP_TARGETS = {('numpy', 100): 2.0, ('numpy', 1000): 15.0, ('torch', 100): 3.0}
+STUDY_TARGET_S = 10.0          # the 7 x 30 x 5 sensitivity study on NumPy
+REPRODUCE_TARGET_S = 45.0      # reproduce 11.1-11.10 + 11.10+ on all four backends, idle machine
+
+
+def sweep_times(backends: Sequence[str], progress: Callable[[str], None] = lambda s: None,
+                repeats: int = 5, optimizer: str = 'rmsprop') -> list[dict]:
+    """K-run sweeps (10 learning rates x K/10 seeds, batch 10, 2 epochs) against one
+    ``fit_ch11`` run of the same rule on the same backend, medians of ``repeats`` calls in
+    this process; and the wall time of the 1,050-run sensitivity study on NumPy."""
+    from .backend import load_backend
+    from .sections import sensitivity
+    from .sections.airfoil_runs import train_scratch
+    from .sweep import SWEEP_BACKENDS, sweep
+
+    def median_time(fn: Callable[[], Any]) -> float:
+        fn()                                            # warm-up
+        samples = []
+        for _ in range(repeats):
+            tik = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - tik)
+        return statistics.median(samples)
+
+    rows = []
+    for b in [b for b in backends if b in SWEEP_BACKENDS]:
+        d2l = load_backend(b)
+        single = median_time(lambda: train_scratch(d2l, optimizer, seed=0, verbose=False))
+        for (backend, k), target in SWEEP_TARGETS.items():
+            if backend != b:
+                continue
+            lrs = [float(v) for v in np.geomspace(1e-3, 0.1, 10)]
+            secs = median_time(lambda: sweep(optimizer, {'lr': lrs}, seeds=range(k // 10), backend=b))
+            rows.append({'what': f'sweep K={k}', 'backend': b, 'optimizer': optimizer, 'runs': k,
+                         'seconds': secs, 'single_seconds': single, 'ratio': secs / single,
+                         'target': target})
+            progress(f'sweep {b} K={k}: {secs:.3f} s, {secs / single:.2f}x one run')
+    if 'numpy' in backends:
+        tik = time.perf_counter()
+        runs, _ = sensitivity.study('numpy')
+        secs = time.perf_counter() - tik
+        rows.append({'what': 'sensitivity study', 'backend': 'numpy', 'optimizer': 'all 7',
+                     'runs': len(runs), 'seconds': secs, 'single_seconds': None, 'ratio': None,
+                     'target': STUDY_TARGET_S})
+        progress(f'sensitivity study: {len(runs)} runs in {secs:.2f} s')
+    return rows
+
+
+def sweep_goals(sweeps: Sequence[dict], reproduce: Sequence[dict] = ()) -> list[dict]:
+    """Issue 11's goals from :func:`sweep_times` and :func:`reproduce_times` rows."""
+    out = []
+    for r in sweeps:
+        if r['ratio'] is not None:
+            out.append({'goal': f"{r['backend']} sweep of {r['runs']} runs vs one train_ch11 run "
+                                f"({r['optimizer']}, batch 10, 2 epochs)",
+                        'target': f"<= {r['target']:g}x",
+                        'measured': f"{r['ratio']:.2f}x ({r['seconds']:.3f} s vs {r['single_seconds']:.3f} s)",
+                        'met': r['ratio'] <= r['target']})
+        else:
+            out.append({'goal': f"{r['what']}: {r['runs']} runs on {r['backend']} (7 rules x 30 values x 5 seeds)",
+                        'target': f"< {r['target']:g} s", 'measured': f"{r['seconds']:.2f} s",
+                        'met': r['seconds'] < r['target']})
+    for r in reproduce:
+        if r['backend'] == ALL_BACKENDS_ROW:
+            out.append({'goal': 'reproduce 11.1-11.10 + 11.10+ on all four backends (compiled where equal)',
+                        'target': f'<= {REPRODUCE_TARGET_S:g} s (idle machine)',
+                        'measured': f"{r['seconds']:.1f} s" + (f" ({r['error']})" if r['error'] else '')
+                                    + (f", load {r['load']:.1f}" if r.get('load') is not None else ''),
+                        'met': r['returncode'] == 0 and r['seconds'] <= REPRODUCE_TARGET_S})
     return out
 
 
@@ -753,6 +832,11 @@ def import_times(backends: Sequence[str], repeats: int = 3,
     return rows
 
 
+#: the reproduce row that ran every backend in one process (the issue 11 goal)
+ALL_BACKENDS_ROW = 'all four'
+ALL_FOUR = {'numpy', 'torch', 'tensorflow', 'mxnet'}
+
+
 def reproduce_times(backends: Sequence[str], progress: Callable[[str], None] = lambda s: None,
                     timeout: float = 1800) -> list[dict]:
     """Wall time of ``d2l-optim reproduce --backends B`` per backend, in fresh processes;
@@ -761,7 +845,8 @@ def reproduce_times(backends: Sequence[str], progress: Callable[[str], None] = l
     if importlib.util.find_spec('d2l_optim.commands.reproduce') is None:
         return []
     rows = []
-    for b in backends:
+    together = [','.join(backends)] if len(backends) > 1 else []   # issue 11: all in one process
+    for b in [*backends, *together]:
         with tempfile.TemporaryDirectory() as out:
             tik = time.perf_counter()
             done = subprocess.run([sys.executable, '-m', 'd2l_optim', 'reproduce', '--backends', b,
@@ -769,7 +854,9 @@ def reproduce_times(backends: Sequence[str], progress: Callable[[str], None] = l
                                   timeout=timeout)
             wall = time.perf_counter() - tik
         error = '' if done.returncode == 0 else (done.stderr.strip().splitlines() or ['failed'])[-1]
-        rows.append({'backend': b, 'seconds': wall, 'returncode': done.returncode, 'error': error})
+        label = ALL_BACKENDS_ROW if ',' in b and set(b.split(',')) >= ALL_FOUR else b
+        rows.append({'backend': label, 'seconds': wall, 'returncode': done.returncode, 'error': error,
+                     'load': os.getloadavg()[0] if hasattr(os, 'getloadavg') else None})
         progress(f'reproduce {b}: {wall:.1f} s')
     return rows
 

@@ -96,6 +96,13 @@ def reproduce_table(rows: Sequence[dict]) -> str:
     return _table(['backend', 'wall seconds', 'result'], body)
 
 
+def sweep_table(rows: Sequence[dict]) -> str:
+    body = [[r['what'], r['backend'], str(r['runs']), _s(r['seconds']),
+             '' if r.get('single_seconds') is None else _s(r['single_seconds']),
+             '' if r.get('ratio') is None else f"{r['ratio']:.2f}x"] for r in rows]
+    return _table(['sweep', 'backend', 'runs', 'seconds', 'one train_ch11 run (s)', 'ratio'], body)
+
+
 def goals_table(rows: Sequence[dict]) -> str:
     return _table(['goal', 'target', 'measured', 'met'],
                   [[g['goal'], g['target'], g['measured'],
@@ -118,6 +125,8 @@ def render_text(report: dict) -> str:
     parts = [f"Machine: {machine_line(report['machine'])}", training_tables(ms)]
     if report.get('imports'):
         parts.append('### Import time\n\n' + imports_table(report['imports']))
+    if report.get('sweep'):
+        parts.append('### d2l-optim sweep\n\n' + sweep_table(report['sweep']))
     if report.get('reproduce'):
         parts.append('### d2l-optim reproduce\n\n' + reproduce_table(report['reproduce']))
     if report.get('goals'):
@@ -251,8 +260,14 @@ def render_markdown(report: dict) -> str:
                 'Median over fresh interpreters of the `import` statement alone; a backend\'s row '
                 'includes its framework, whose own row is above it.', '',
                 imports_table(report['imports']), '']
+    if report.get('sweep'):
+        out += ['## `d2l-optim sweep`', '',
+                'K runs of one rule as one batched computation (10 learning rates x K/10 seeds, '
+                'batch 10, 2 epochs) against one `train_ch11` run of the same rule, medians in one '
+                'process; and the 1,050-run sensitivity study of `reproduce` section 11.10+.', '',
+                sweep_table(report['sweep']), '']
     if report.get('reproduce'):
-        out += ['## `d2l-optim reproduce`', '', 'Wall time of one fresh process per backend.', '',
+        out += ['## `d2l-optim reproduce`', '', 'Wall time of one fresh process per backend; `all four` runs them in one process (default: compiled where equal to eager).', '',
                 reproduce_table(report['reproduce']), '']
     out += [TORCH_COMPILE, '']
     return '\n'.join(out)

@@ -279,3 +279,37 @@ def test_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     assert err.count('\n') == 1 and err.startswith('d2l-optim sweep: error: ')
     assert re.search(message, err), err
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- bench goals
+
+def test_bench_judges_the_sweep_and_reproduce_goals():
+    from d2l_optim import bench
+
+    def row(backend, k, secs, single, target):
+        return {'what': f'sweep K={k}', 'backend': backend, 'optimizer': 'rmsprop', 'runs': k,
+                'seconds': secs, 'single_seconds': single, 'ratio': secs / single, 'target': target}
+    sweeps = [row('numpy', 100, 0.05, 0.03, 2.0), row('numpy', 1000, 0.6, 0.03, 15.0),
+              row('torch', 100, 0.3, 0.2, 3.0),
+              {'what': 'sensitivity study', 'backend': 'numpy', 'optimizer': 'all 7', 'runs': 1050,
+               'seconds': 1.2, 'single_seconds': None, 'ratio': None, 'target': 10.0}]
+    reproduce = [{'backend': 'numpy', 'seconds': 9.0, 'returncode': 0, 'error': ''},
+                 {'backend': bench.ALL_BACKENDS_ROW, 'seconds': 47.5, 'returncode': 0, 'error': '',
+                  'load': 3.1}]
+    goals = bench.sweep_goals(sweeps, reproduce)
+    assert [g['met'] for g in goals] == [True, False, True, True, False]
+    assert goals[1]['measured'] == '20.00x (0.600 s vs 0.030 s)' and goals[1]['target'] == '<= 15x'
+    assert goals[4]['measured'] == '47.5 s, load 3.1' and goals[4]['target'] == '<= 45 s (idle machine)'
+    assert goals == bench.goals([], [], sweeps, reproduce)      # the bench's one goals table
+    from d2l_optim.bench_report import sweep_table
+    assert '| sweep K=1000 | numpy | 1000 | 0.600 | 0.030 | 20.00x |' in sweep_table(sweeps)
+
+
+def test_bench_times_sweeps_against_one_run_in_one_process():
+    from d2l_optim import bench
+    rows = bench.sweep_times(['numpy'], repeats=1)
+    assert [(r['what'], r['runs']) for r in rows] == [
+        ('sweep K=100', 100), ('sweep K=1000', 1000), ('sensitivity study', 1050)]
+    for r in rows[:2]:
+        assert r['ratio'] == pytest.approx(r['seconds'] / r['single_seconds'])
+    assert all(g['met'] is not None for g in bench.sweep_goals(rows))

@@ -51,6 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help='a tiny run (200 rows, batch 10 and 100, one repeat, no reproduce) to check it works')
     p.add_argument('--no-imports', action='store_true', help='skip the import timings')
     p.add_argument('--no-reproduce', action='store_true', help='skip timing d2l-optim reproduce')
+    p.add_argument('--no-sweep', action='store_true', help='skip timing d2l-optim sweep (issue 11 goals)')
     p.add_argument('--torch-compile', action='store_true',
                    help='also time torch.compile as the compiled PyTorch step (a cold first compile takes ~30 s)')
     p.add_argument('--json', default=None, help='write every number as JSON to this path')
@@ -111,7 +112,8 @@ def _load_report(path: str, bench) -> dict:
                          f"bench --json wrote") from None
     bench.add_ratios(ms)
     report['measurements'] = [m.to_json() for m in ms]
-    report['goals'] = bench.goals(ms, report.get('imports', []))
+    report['goals'] = bench.goals(ms, report.get('imports', []), report.get('sweep', []),
+                                  report.get('reproduce', []))
     return report
 
 
@@ -128,4 +130,5 @@ def _measure(args: argparse.Namespace, bench) -> dict:
     progress = lambda s: print(f'bench: {s}', file=sys.stderr, flush=True)  # noqa: E731
     return bench.run_bench(config, imports=not args.no_imports,
                            reproduce=not (args.no_reproduce or args.quick),
-                           import_repeats=1 if args.quick else 3, progress=progress)
+                           import_repeats=1 if args.quick else 3, progress=progress,
+                           sweeps=not (args.no_sweep or args.quick))
