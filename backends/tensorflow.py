@@ -8,15 +8,22 @@ optimizers, which only know ``learning_rate``: the book-era ``lr`` is renamed.
 """
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 from typing import Any, Callable
 
 import numpy as np
-import tensorflow as tf
 
-from d2l_optim import harness
-from d2l_optim.backend import Backend
-from d2l_optim.book import book_api
+# No C++ start-up lines (CPU features, oneDNN) in a learner's output, unless the user asked for them.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+import tensorflow as tf  # noqa: E402
+from absl import logging as absl_logging  # noqa: E402  (installed with TensorFlow)
+
+absl_logging.set_verbosity(absl_logging.ERROR)
+
+from d2l_optim import harness  # noqa: E402
+from d2l_optim.backend import Backend  # noqa: E402
+from d2l_optim.book import book_api  # noqa: E402
 
 
 def _reshape(a: Any, shape: Any) -> tf.Tensor:

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import checker, data, harness, plotting
+from . import checker, data, display, harness, plotting
 from .backend import Backend
 from .rules import RULES, Rule, apply_rule
 
@@ -99,6 +99,8 @@ def book_api(backend: Backend) -> dict[str, Any]:
             [backend.to_numpy(a) for a in arrays], batch_size, is_train, backend.tensor),
         'BACKEND': backend,
         'check': bound_check(backend),
+        'show_rule': functools.partial(display.show_rule, backend=backend),
+        'show_source': display.show_source, 'show_doc': display.show_doc,
     }
 
     def get_data_ch11(batch_size: int = 10, n: int = 1500, path=None, seed: int | None = None):

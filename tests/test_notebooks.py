@@ -61,6 +61,17 @@ TRAINING = {'11.5': 6, '11.6': 4, '11.7': 2, '11.8': 2, '11.9': 2, '11.10': 3}
 OVERLAY = ('11.4', '11.5', '11.6', '11.7', '11.8', '11.9', '11.10')
 
 
+#: TensorFlow/absl start-up lines that must not reach a learner's output
+TF_LOG_MARKERS = ('cpu_feature_guard', 'absl::InitializeLog', 'oneDNN', 'I0000 ', 'W0000 ',
+                  'This TensorFlow binary is optimized')
+
+
+def stderr_of(nb) -> str:
+    """Everything an executed notebook printed to stderr."""
+    return '\n'.join(o.get('text', '') for c in nb.cells if c.cell_type == 'code'
+                     for o in c.outputs if o.get('output_type') == 'stream' and o.get('name') == 'stderr')
+
+
 def check_expected(section: str, text: str) -> list[str]:
     """What ``text`` (a notebook's printed output) misses of ``EXPECTED[section]``, as messages."""
     lines = [line.strip() for line in text.splitlines()]
@@ -145,6 +156,10 @@ def test_notebook_runs(path: Path, backend: str, tmp_path, monkeypatch):
     text = stdout_of(nb)
     missing = check_expected(section, text)
     assert not missing, f'{path.name} on {backend}: ' + '; '.join(missing)
+    noise = stderr_of(nb)
+    assert not [line for line in noise.splitlines() if any(m in line for m in TF_LOG_MARKERS)], noise
+    ours = re.findall(r'^.*(?:d2l_optim|backends)/\S+\.py:\d+: \w*DeprecationWarning.*$', noise, re.M)
+    assert not ours, ours                                   # no DeprecationWarning from our code
     if section in TRAINING:
         losses = [float(m) for m in re.findall(r'^loss: (\d+\.\d+), \d+\.\d+ sec/epoch$', text, re.M)]
         assert len(losses) >= TRAINING[section], text          # the book's runs come first

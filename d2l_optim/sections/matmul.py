@@ -71,6 +71,7 @@ def _torch_matmul():
 
 
 def _tensorflow_matmul():
+    load_backend('tensorflow')     # the adapter quiets TensorFlow's start-up lines first
     import tensorflow as tf
     from types import SimpleNamespace
 
