@@ -129,7 +129,7 @@ class CheckRow:
     cell: int | str = ''
     fn: str = ''
 
-    CSV_FIELDS = ('file', 'check', 'passed', 'mistake', 'first_bad_step', 'reason', 'cell')
+    CSV_FIELDS = ('file', 'check', 'passed', 'mistake', 'first_bad_step', 'reason', 'cell', 'message')
 
     def csv(self) -> dict:
         return {k: getattr(self, k) for k in self.CSV_FIELDS}
@@ -188,15 +188,18 @@ def read_notebook(path: str | os.PathLike) -> tuple[Any, str | None]:
 
 
 def inject_backend(nb: Any, backend: str | None) -> Any:
-    """``BACKEND = "<backend>"`` after the cell tagged ``parameters`` (papermill's convention)."""
+    """``BACKEND = "<backend>"`` appended to the cell tagged ``parameters`` (papermill's
+    convention), or put before the first code cell; no cell is added, so cell numbers
+    in the grader's reasons are the submission's own."""
     if not backend:
         return nb
-    nbformat = _nbformat()
-    cell = nbformat.v4.new_code_cell(f'BACKEND = {backend!r}')
-    cell.metadata['tags'] = ['injected-parameters']
-    at = next((i + 1 for i, c in enumerate(nb.cells)
-               if 'parameters' in c.get('metadata', {}).get('tags', [])), 0)
-    nb.cells.insert(at, cell)
+    line = f'BACKEND = {backend!r}  # set by d2l-optim lab'
+    code = [c for c in nb.cells if c.cell_type == 'code']
+    tagged = [c for c in code if 'parameters' in c.get('metadata', {}).get('tags', [])]
+    if tagged:
+        tagged[0].source = _source(tagged[0]).rstrip('\n') + '\n' + line
+    elif code:
+        code[0].source = line + '\n' + _source(code[0])
     return nb
 
 
@@ -309,6 +312,9 @@ def grade_notebook(path: str | os.PathLike, timeout: int = 60, backend: str | No
         records = _records(trace)
     claimed = sum(len(c.metadata.get('lab_checks', [])) for c in nb.cells)
     rows = _match(label, nb, calls, records[claimed:])
+    for row in rows:        # a timeout that did not stop the notebook still shows in its rows
+        if problems and not row.reason:
+            row.reason = '; '.join(problems)
     if not rows:
         why = problems[0] if problems else 'no d2l.check(...) call found in the notebook'
         rows = [CheckRow(label, '', reason=why)]

@@ -53,10 +53,11 @@ One folder per student, the notebooks inside with their names unchanged:
 
 Every notebook runs in its own fresh kernel, each cell limited to `--timeout` seconds
 (an endless loop is interrupted and recorded). `grades/grades.csv` has one row per
-submission and check: `file, check, passed, mistake, first_bad_step, reason, cell`.
+submission and check: `file, check, passed, mistake, first_bad_step, reason, cell, message`.
 `mistake` names a known mistake (`eps_outside_sqrt`, `t_not_advanced`, ...); `reason`
 says why a check has no result (the cell raised, the kernel died, the file is not a
-notebook). `grades/feedback/<student>__<notebook>.html` shows each check's message next
+notebook) or what else went wrong (a cell interrupted at the timeout); `message` is what
+the student saw. `grades/feedback/<student>__<notebook>.html` shows each check's message next
 to the student's code; hand those back. The CSV is rewritten after every submission, so
 an interrupted run keeps every row it finished; run it again to redo the rest.
 
