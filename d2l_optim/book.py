@@ -6,6 +6,7 @@ torch as d2l`` offers for this chapter, all built from the core.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any, Callable
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from . import checker, data, display, harness, plotting
 from .backend import Backend
-from .rules import RULES, Rule, apply_rule
+from .rules import RULES, Rule, apply_rule, get_rule
 
 #: the book's name for each rule's optimizer function
 BOOK_NAMES = {'sgd': 'sgd', 'momentum': 'sgd_momentum', 'adagrad': 'adagrad',
@@ -62,6 +63,14 @@ def init_states(rule: Rule, backend: Backend) -> Callable[[int], Any]:
     return init
 
 
+def book_form(fn: Callable, rule: str | Rule, backend: Backend) -> Callable:
+    """A learner's pure rule ``fn(p, g, state, hp, t, xp) -> (new_p, new_state)`` as the book's
+    optimizer on ``backend`` (``d2l.book_form(my_rmsprop, 'rmsprop')``), applied and written in
+    place exactly as ``d2l.<rule>`` applies the core rule, so ``train_ch11`` can train with it."""
+    learner = dataclasses.replace(get_rule(rule), update=fn)
+    return book_optimizer(learner, backend)
+
+
 def bound_check(backend: Backend) -> Callable:
     """``d2l.check(fn, rule, steps=50, seed=0)``: :func:`d2l_optim.checker.check` on this backend."""
     def check(fn: Callable, rule: Any, steps: int = 50, seed: int = 0, **options: Any):
@@ -101,6 +110,7 @@ def book_api(backend: Backend) -> dict[str, Any]:
         'check': bound_check(backend),
         'show_rule': functools.partial(display.show_rule, backend=backend),
         'show_source': display.show_source, 'show_doc': display.show_doc,
+        'book_form': functools.partial(book_form, backend=backend),
     }
 
     def get_data_ch11(batch_size: int = 10, n: int = 1500, path=None, seed: int | None = None):
