@@ -1,0 +1,92 @@
+"""Ctrl-C and SIGTERM sent to a real ``d2l-optim reproduce --out DIR`` at several points: exit
+code 130, one line saying what DIR holds, no ``*.part`` file, and never a report beside
+figures of another run. (Signals are sent once figures appear, so the points do not depend
+on the machine's speed; 11.5 on NumPy writes seven figures in a few seconds.)
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ARGS = ['--backends', 'numpy', '--sections', '11.5']
+LINE = re.compile(r'^interrupted; (?P<dir>.+) holds (?P<n>\d+) finished figures? and no report$')
+
+
+def start(out: Path) -> subprocess.Popen:
+    env = dict(os.environ, MPLBACKEND='Agg')
+    return subprocess.Popen([sys.executable, '-m', 'd2l_optim', 'reproduce', *ARGS, '--out', str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_for_figures(proc: subprocess.Popen, out: Path, n: int, since: float = 0.0) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f'reproduce ended before {n} figures: {proc.stderr.read()}')
+        done = [p for p in out.glob('*.png') if p.stat().st_mtime >= since]
+        if len(done) >= n:
+            return
+        time.sleep(0.02)
+    pytest.fail(f'no {n} figures in {out} after 120 s')
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, list[str]]:
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, [line for line in err.splitlines() if line.strip()]
+
+
+def assert_clean_interrupt(code: int, lines: list[str], out: Path, since: float = 0.0) -> int:
+    assert code == 130, lines
+    assert 'Traceback' not in '\n'.join(lines)
+    match = LINE.match(lines[-1])
+    assert match, lines[-1]
+    assert match['dir'] == str(out)
+    assert not list(out.glob('*.part')), list(out.glob('*.part'))
+    assert not (out / 'report.md').exists() and not (out / 'report.html').exists()
+    figures = list(out.glob('*.png'))
+    assert all(p.stat().st_mtime >= since for p in figures)      # none from an older run
+    assert int(match['n']) == len(figures)
+    return len(figures)
+
+
+@pytest.mark.parametrize('sig, after', [(signal.SIGINT, 1), (signal.SIGTERM, 1), (signal.SIGINT, 4),
+                                        (signal.SIGTERM, 3)])
+def test_signal_mid_run_leaves_finished_figures_and_no_report(sig, after, tmp_path):
+    out = tmp_path / 'out'
+    proc = start(out)
+    wait_for_figures(proc, out, after)
+    proc.send_signal(sig)
+    n = assert_clean_interrupt(*finish(proc), out)
+    assert n >= after
+
+
+def test_rerun_over_a_report_never_mixes_two_runs(tmp_path):
+    out = tmp_path / 'out'
+    code, lines = finish(start(out))
+    assert code == 0, lines
+    first = {p.name for p in out.glob('*.png')}
+    assert (out / 'report.md').is_file() and len(first) >= 5
+    # a SIGKILLed writer left a part file behind: the next command writing here removes it
+    stale = out / f'11.5-gd-numpy.png.{2 ** 22 + 7}.abcd1234.part'
+    stale.write_bytes(b'')
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        since = time.time() - 0.01
+        proc = start(out)
+        wait_for_figures(proc, out, 2, since)
+        proc.send_signal(sig)
+        assert_clean_interrupt(*finish(proc), out, since)
+        assert not stale.exists()
+    # a complete rerun: a fresh report over figures that are all its own
+    since = time.time() - 0.01
+    code, lines = finish(start(out))
+    assert code == 0, lines
+    report = (out / 'report.md').read_text()
+    named = set(re.findall(r'[\w.+-]+\.png', report))
+    assert named and named <= {p.name for p in out.glob('*.png')}
+    assert all((out / n).stat().st_mtime >= since for n in named)
+    assert not list(out.glob('*.part'))
