@@ -26,7 +26,8 @@ __all__ = ['TrajectorySliders', 'trajectory_sliders', 'widgets_unavailable', 'HO
 
 #: the sentence a static figure comes with
 HOW_TO_GET_SLIDERS = ('Sliders need ipywidgets in a live Jupyter session: pip install "d2l-optim[notebooks]" '
-                      'and open this notebook in Jupyter to move them (the figure is drawn at the values in its title).')
+                      'and open this notebook in Jupyter to move them '
+                      '(the figure is drawn at the values in its title).')
 #: set to 0 to always draw the static figure
 WIDGETS_ENV = 'D2L_OPTIM_WIDGETS'
 
@@ -177,7 +178,11 @@ class TrajectorySliders:
             return self
         self.handle = display(self.view(), display_id=True)
         if why is None:
-            display(self.widgets())
+            # The sliders, with the sentence as their plain-text form: a front end that cannot
+            # draw widgets (nbconvert, a static viewer of the saved notebook) shows that instead.
+            bundle = dict(self.widgets()._repr_mimebundle_())
+            bundle['text/plain'] = HOW_TO_GET_SLIDERS
+            display(bundle, raw=True)
         else:
             print(HOW_TO_GET_SLIDERS)
         return self

@@ -44,7 +44,15 @@ EXPECTED: dict[str, list[Expect]] = {
     '11.2': [],
     '11.3': ['epoch 10, x: 0.060466', 'epoch 10, x: 3.486784', 'epoch 10, x: 61.917364',
              'epoch 10, x: -1.528166', 'epoch 20, x1: -0.057646, x2: -0.000073',
-             'epoch 10, x: 0.000000', 'epoch 10, x: 26.834133', 'epoch 10, x: 7.269860'],
+             'epoch 10, x: 0.000000', 'epoch 10, x: 26.834133', 'epoch 10, x: 7.269860',
+             'lr 0.50: f after 20 steps 8.000e+00', 'best lr: 0.35',                     # ex. 1
+             (r'^bisection minimizer: (-?\d+\.\d+) after', -0.768951, 1e-4),             # ex. 2
+             (r'^bisection minimizer: \S+ after (\d+) iterations$', 16, 0),
+             (r'^x1\^2 \+ 2 x2\^2, lr 0.3, steps to 1e-3: (\d+)$', 6, 0),                # ex. 3
+             (r'^0.005 x1\^2 \+ x2\^2, lr 0.9, steps to 1e-3: (\d+)$', 268, 0),
+             (r'^diagonal Newton, lr 1, steps to 1e-3: (\d+)$', 1, 0),                   # ex. 4
+             (r'^rotated, gradient descent, lr 0.9, steps to 1e-3: (\d+)$', 266, 0),     # ex. 5
+             (r'^rotated, diagonal Newton, lr 1, steps to 1e-3: (\d+)$', 422, 0)],
     '11.4': [],
     '11.5': [],
     '11.6': ['epoch 20, x1: -0.943467, x2: -0.000073', 'epoch 20, x1: -0.387814, x2: -1673.365109',

@@ -89,3 +89,24 @@ def test_bad_sliders_are_one_clear_error():
     s = trajectory_sliders(f_ill, f_ill_grad, 'sgd', {'lr': (0.1, 1.0, 0.1, 0.4)})
     with pytest.raises(ValueError, match='unknown slider.* gamma; the sliders are: lr, steps'):
         s.redraw(gamma=0.9)
+
+
+def test_in_a_kernel_the_sliders_fall_back_to_the_sentence_where_they_cannot_draw(tmp_path):
+    """Executed headless (as nbconvert does), the cell holds the figure as a PNG and the
+    sliders' widget view whose plain-text form is the sentence saying how to get them."""
+    pytest.importorskip('ipywidgets')
+    nbformat = pytest.importorskip('nbformat')
+    nbclient = pytest.importorskip('nbclient')
+    cell = ("from d2l_optim.sliders import trajectory_sliders\n"
+            "f = lambda x1, x2: 0.1 * x1 ** 2 + 2 * x2 ** 2\n"
+            "g = lambda x1, x2: (0.2 * x1, 4 * x2)\n"
+            "trajectory_sliders(f, g, 'momentum', {'lr': (0.05, 1.0, 0.05, 0.6), "
+            "'momentum': (0.0, 0.95, 0.05, 0.5)}).show();")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name='python3',
+                            resources={'metadata': {'path': str(tmp_path)}}).execute()
+    outputs = nb.cells[0].outputs
+    figure, sliders_out = [o for o in outputs if o.get('output_type') == 'display_data']
+    assert 'image/png' in figure['data'] and 'x1 0.007188' in figure['data']['text/plain']
+    assert 'application/vnd.jupyter.widget-view+json' in sliders_out['data']
+    assert sliders_out['data']['text/plain'] == HOW_TO_GET_SLIDERS
