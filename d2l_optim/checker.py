@@ -6,10 +6,14 @@ where they part, the size of the difference, and, when ``fn`` matches one of
 the known mistakes of :mod:`d2l_optim.mistakes`, its code and a message that
 says what to change.
 
-For the grader (``d2l-optim lab grade``) every call also leaves a machine-readable
-trace: the result displays with a JSON MIME bundle (:data:`MIME_TYPE`), and when
-the environment variable :data:`TRACE_ENV` names a file, each result is appended
-to it as one JSON line (with the IPython execution count of the cell that ran it).
+For graders every call also leaves a machine-readable trace, in two places:
+
+* displayed in a notebook, the result's output carries a JSON MIME bundle
+  (:data:`MIME_TYPE`, the fields of :meth:`CheckResult.to_json`) beside its text;
+* when the environment variable :data:`TRACE_ENV` (``D2L_OPTIM_CHECK_LOG``) names a
+  file, each result is appended to it as one JSON line, whether or not it is
+  displayed (assigned, printed, called inside a loop). ``d2l-optim lab grade`` sets
+  it for each kernel and gives a cell the lines that appeared while it ran.
 """
 from __future__ import annotations
 
@@ -415,7 +419,7 @@ def _run_check(fn, rule, be, kind, takes_f_grad, steps, seed, hyperparams, f_gra
     if problems:
         k, text = problems[0]
         return CheckResult(False, k, max_abs, max_rel, None,
-                           f"{_title(base)} stopped at step {k}: {text}", **base)
+                           f"{_title(base)} stopped at step {k}: {text}\n{_AFTER_STOP}", **base)
     equivalent = None
     if first is not None:
         accumulates = kind == 'book' and be.grads_on_params and be.grads_accumulate
@@ -435,7 +439,7 @@ def _run_check(fn, rule, be, kind, takes_f_grad, steps, seed, hyperparams, f_gra
         max_abs, max_rel = max(max_abs, a_abs), max(max_rel, a_rel)
         if problem:
             return CheckResult(False, a_first, max_abs, max_rel, None,
-                               f"{_title(base)} stopped {problem}", **base)
+                               f"{_title(base)} stopped {problem}\n{_AFTER_STOP}", **base)
         if a_first is not None:
             text = (f"{_title(base)} agrees on the {steps} seeded steps but not on the airfoil data, "
                     f"from minibatch {a_first - steps} on (largest difference {a_abs:.2g}).\n"
@@ -552,7 +556,8 @@ def _run_2d(fn, rule, steps, takes_f_grad, hyperparams, f_grad, base) -> CheckRe
     first, max_abs, max_rel = _compare(actual, expected)
     if problem:
         k, text = problem
-        return CheckResult(False, k, max_abs, max_rel, None, f"{_title(base)} stopped at step {k}: {text}",
+        return CheckResult(False, k, max_abs, max_rel, None,
+                           f"{_title(base)} stopped at step {k}: {text}\n{_AFTER_STOP}",
                            **base)
     if first is None:
         return CheckResult(True, None, max_abs, max_rel, None,
@@ -570,6 +575,9 @@ def _run_2d(fn, rule, steps, takes_f_grad, hyperparams, f_grad, base) -> CheckRe
 
 
 # ---------------------------------------------------------------- messages
+
+_AFTER_STOP = "Fix that in your function (call it once by hand to see the full error), then check again."
+
 
 def _title(base: dict) -> str:
     return f"Your {base['fn']}"
@@ -637,9 +645,14 @@ def _message(v: Variant | None, rule: Rule, first, max_abs, base, lr_step, max_r
                 f"first-step size (the book's TensorFlow Adam has this bug).\nTo fix it, {how}.")
     if code == 'state_not_updated':
         which = v.detail
-        return (f"{who} computes {which} but never writes it back, so it stays at 0.\n"
-                f"In the book's form write into the state in place (s[:] = ... ; s.assign(...) on "
-                f"TensorFlow); a pure rule returns the new state.")
+        them = 'them' if ' and ' in which else 'it'
+        stays = 'they stay' if ' and ' in which else 'it stays'
+        how = {'rule': f"return the new {which} in the state tuple, not the one you were given",
+               '2d': f"return the new {which} as s1, s2"}.get(
+            base.get('form'), "write into the state in place: s[:] = ... (s.assign(...) on "
+                              "TensorFlow), not s = ..., which only rebinds the name")
+        return (f"{who} computes {which} but never writes {them} back, so {stays} at 0.\n"
+                f"To fix it, {how}.")
     if code == 'grad_not_zeroed':
         return (f"{who} never clears p.grad, so each step uses the sum of all gradients so far "
                 f"(PyTorch's backward adds to p.grad).\n"

@@ -232,7 +232,7 @@ def execute(nb: Any, workdir: Path, timeout: int, trace: Path,
 
     client = NotebookClient(
         nb, timeout=timeout, kernel_name=kernel_name, allow_errors=True,
-        interrupt_on_timeout=True, record_timing=False,
+        interrupt_on_timeout=True, record_timing=False, shutdown_kernel='immediate',
         error_on_timeout={'ename': 'Timeout', 'evalue': f'ran past the {timeout} s timeout',
                           'traceback': []},
         on_cell_executed=on_executed, resources={'metadata': {'path': str(workdir)}})

@@ -246,7 +246,8 @@ def variants(rule: Rule, grads_accumulate: bool = False) -> list[Variant]:
         add('lr_in_velocity', _formula(rule, f), 'v = beta * v + lr * g', passes=True)
     if name in BOOK_EPS:
         for eps in EPS_CANDIDATES:
-            if eps != BOOK_EPS[name]:
+            # Adadelta with eps = 0 never moves (Delta-x starts at 0): that is not an eps slip
+            if eps != BOOK_EPS[name] and not (eps == 0 and name == 'adadelta'):
                 add('eps_value', with_hyperparams(rule, eps=eps), '', eps=eps,
                     passes=eps in BOOK_EPS_ALTERNATIVES.get(name, ()))
     if states:

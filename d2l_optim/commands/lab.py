@@ -93,6 +93,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        description='execute submitted notebooks, write grades.csv and feedback/')
     g.add_argument('submissions', nargs='+', help='notebooks, or folders searched for *.ipynb')
     g.add_argument('--out', required=True, help='folder for grades.csv and feedback/')
+    g.add_argument('--jobs', type=int, default=1,
+                   help='notebooks run at once, one kernel each (default: 1)')
     _run_options(g)
 
 
@@ -215,27 +217,44 @@ def _csv_text(rows) -> str:
 
 
 def grade(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     from ..lab import feedback_html, feedback_name, find_notebooks, grade_notebook
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     books = find_notebooks(args.submissions)
     if not books:
         raise ValueError(f"no .ipynb files in {', '.join(args.submissions)}")
     out = Path(args.out)
     dirs = [str(p.resolve().parent) for p in books]
     root = Path(os.path.commonpath(dirs)) if len(books) > 1 else books[0].resolve().parent
-    rows: list = []
+    done: dict[int, list] = {}
     started = time.perf_counter()
-    for path in books:
-        graded = grade_notebook(path, args.timeout, args.backend, str(path))
-        rows.extend(graded.rows)
+
+    def finish(index: int, graded) -> None:
+        done[index] = graded.rows
+        rows = [row for i in sorted(done) for row in done[i]]     # submission order
         with atomic_write(out / 'grades.csv') as f:       # after each submission: kept on Ctrl-C
             f.write(_csv_text(rows))
-        page = out / 'feedback' / feedback_name(path, root)
-        with atomic_write(page) as f:
+        with atomic_write(out / 'feedback' / feedback_name(graded.path, root)) as f:
             f.write(feedback_html(graded))
         checks = [r for r in graded.rows if r.check]
         summary = f"{sum(r.passed for r in checks)}/{len(checks)} checks passed" if checks \
             else graded.rows[0].reason
-        print(f"{path}: {summary} ({graded.seconds:.1f} s)", flush=True)
+        print(f"{graded.path}: {summary} ({graded.seconds:.1f} s)", flush=True)
+
+    if args.jobs == 1:
+        for index, path in enumerate(books):
+            finish(index, grade_notebook(path, args.timeout, args.backend, str(path)))
+    else:
+        pool = ThreadPoolExecutor(args.jobs)
+        try:
+            futures = {pool.submit(grade_notebook, path, args.timeout, args.backend, str(path)): i
+                       for i, path in enumerate(books)}
+            for future in as_completed(futures):
+                finish(futures[future], future.result())
+        finally:        # on Ctrl-C: no new notebooks; running ones end within their timeout
+            pool.shutdown(wait=True, cancel_futures=True)
     total = time.perf_counter() - started
     print(f"graded {len(books)} submission(s) in {total:.1f} s: {out / 'grades.csv'}, "
           f"{out / 'feedback'}")
