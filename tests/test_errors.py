@@ -59,7 +59,7 @@ CLI_MISTAKES = {
     'bench-repeats-0': (['bench', '--repeats', '0'], ['--repeats', '0', '>= 1']),
     'bench-optimizer-unsupported': (['bench', '--optimizers', 'sgd,adam'], ['--optimizers', 'sgd', 'rmsprop, adam']),
     'epochs-0': (['run', 'sgd', '--epochs', '0'], ['--epochs', '0', '>= 1']),
-    'batch-size-0': (['run', 'sgd', '--batch-size', '0'], ['--batch-size', '0', '>= 1']),
+    'batch-size-0': (['run', 'sgd', '--batch-size', '0'], ['batch_size', 'got 0', '[1, 1500]']),
     'unknown-flag': (['run', 'sgd', '--lrr', '1'], ['--lrr', '--help']),
     'unknown-optimizer': (['run', 'adamw'], ['adamw', 'choose one of']),
     'flag-for-another-rule': (['run', 'sgd', '--gamma', '0.9'], ['--gamma', 'sgd', '--lr']),
@@ -102,7 +102,7 @@ def test_reproduce_backends_as_one_quoted_argument(place, capsys):
 
 def _is_usage(case: str) -> bool:
     return case in ('seed-negative', 'reproduce-seed-negative', 'bench-quick-batch-0', 'bench-quick-repeats-0',
-                    'bench-repeats-0', 'bench-optimizer-unsupported', 'epochs-0', 'batch-size-0',
+                    'bench-repeats-0', 'bench-optimizer-unsupported', 'epochs-0',
                     'unknown-flag')
 
 

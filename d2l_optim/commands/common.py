@@ -19,7 +19,7 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     for name in HYPERPARAM_FLAGS:
         p.add_argument(f'--{name}', type=float, default=None,
                        help=f"{name} (default: the book's value for the optimizer)")
-    p.add_argument('--batch-size', type=positive_int, default=10)
+    p.add_argument('--batch-size', type=int, default=10)
     p.add_argument('--epochs', type=positive_int, default=2)
     p.add_argument('--seed', type=seed_int, default=None, help='make the run exactly repeatable')
     p.add_argument('--out', default=None, help='folder for the loss-curve PNG')
