@@ -53,15 +53,66 @@ EXPECTED: dict[str, list[Expect]] = {
              (r'^diagonal Newton, lr 1, steps to 1e-3: (\d+)$', 1, 0),                   # ex. 4
              (r'^rotated, gradient descent, lr 0.9, steps to 1e-3: (\d+)$', 266, 0),     # ex. 5
              (r'^rotated, diagonal Newton, lr 1, steps to 1e-3: (\d+)$', 422, 0)],
-    '11.4': [],
+    '11.4': ['Your my_sgd matches the reference sgd: 50 seeded steps and one airfoil epoch '   # your turn
+             '(150 minibatches).',
+             (r'^constant: mean distance to \(0, 0\) after 100 steps (\d+\.\d+)$', 0.197, 5e-4),  # ex. 1
+             (r'^exponential: mean distance to \(0, 0\) after 100 steps (\d+\.\d+)$', 0.801, 5e-4),
+             (r'^polynomial: mean distance to \(0, 0\) after 100 steps (\d+\.\d+)$', 0.100, 5e-4),
+             (r'^without replacement: final loss (\d+\.\d+) ', 0.2454, 1e-3),          # ex. 3
+             (r'^with replacement: final loss (\d+\.\d+) ', 0.2470, 1e-3),
+             'local minima of x^2 (1 + sin x) on [-20, 20]: 7'],                        # ex. 5
     '11.5': [],
     '11.6': ['epoch 20, x1: -0.943467, x2: -0.000073', 'epoch 20, x1: -0.387814, x2: -1673.365109',
-             'epoch 20, x1: 0.007188, x2: 0.002553', 'epoch 20, x1: -0.126340, x2: -0.186632'],
-    '11.7': ['epoch 20, x1: -2.382563, x2: -0.158591', 'epoch 20, x1: -0.002295, x2: -0.000000'],
-    '11.8': ['epoch 20, x1: -0.010599, x2: 0.000000'],
-    '11.9': [],
-    '11.10': [],
-    '11.11': [],
+             'epoch 20, x1: 0.007188, x2: 0.002553', 'epoch 20, x1: -0.126340, x2: -0.186632',
+             (r'^best: eta 0\.0005, beta 0\.99, final loss (\d\.\d+)$', 0.2429, 5e-4),    # ex. 1
+             (r'^gradient descent: f\(x\) <= 1e-3 after (\d+) steps', 205, 0),             # ex. 2
+             (r'^momentum 0\.9: f\(x\) <= 1e-3 after (\d+) steps', 56, 0),
+             (r'^momentum 0\.9: .* every \|x_i\| <= 1e-3 after (\d+) steps$', 282, 0),
+             'gradient descent on lambda = 2^-9 alone needs 3534',
+             (r'^\|x_momentum - \(-Q\^-1 c\)\|  = (\S+)$', 0.0, 1e-10),                    # ex. 3
+             (r'^\|x_momentum - \(\+Q\^-1 c\)\|  = (\d+\.\d+)', 1.095, 1e-3),
+             (r'^h\(-Q\^-1 c\) = (\d+\.\d+) < h\(\+Q\^-1 c\)', 1.124317, 1e-6),
+             (r'^\s*1\s+0\.005\s+\d\.\d+\s+(\d\.\d+)$', 0.2456, 1e-3),                    # ex. 4
+             (r'^\s*100\s+0\.400\s+\d\.\d+\s+(\d\.\d+)$', 0.2421, 1e-3)],
+    '11.7': ['epoch 20, x1: -2.382563, x2: -0.158591', 'epoch 20, x1: -0.002295, x2: -0.000000',
+             (r'^\|U\^T U - I\| = (\S+),', 0.0, 1e-12),                                   # ex. 1
+             'sgd: f after 20 steps, axis-aligned 0.178026, rotated 0.178026',             # ex. 2
+             'adagrad: f after 20 steps, axis-aligned 1.235925, rotated 3.879275',
+             (r'^axis-aligned: .* preconditioned .* condition (\d+\.\d+)$', 1.0, 1e-3),   # ex. 3, 4
+             (r'^rotated: .* preconditioned .* condition (\d+\.\d+)$', 20.0, 0.05),
+             (r'^best SGD: lr 0\.3, test accuracy (\d\.\d+)$', 0.613, 0.01),               # ex. 5
+             (r'^best AdaGrad: lr 0\.01, test accuracy (\d\.\d+)$', 0.848, 0.01)],
+    '11.8': ['epoch 20, x1: -0.010599, x2: 0.000000',
+             'x2 grows by a factor 1599 per step: after 20 steps |x2| = 2.39e+64 = 2 * 1599^20',  # ex. 1
+             (r'^step  1: s = \[0\. 0\.\], x1 = \S+, x2 = (\S+)$', 3198.0, 1.0),
+             'rmsprop: f after 20 steps, axis-aligned 0.000022, rotated 0.290859',         # ex. 2
+             (r'^gamma 0\.0  : median final loss (\d\.\d+)$', 0.2501, 5e-4),              # ex. 3, 4
+             (r'^gamma 0\.9  : median final loss (\d\.\d+)$', 0.2429, 5e-4),
+             (r'^gamma 0\.999: median final loss (\d\.\d+)$', 0.2447, 5e-4),
+             (r'^\s*0\.9\s+(\d\.\d+)$', 0.2455, 5e-4),
+             (r'^\s*0\.5 rising to 0\.99\s+(\d\.\d+)$', 0.2454, 5e-4)],
+    '11.9': [(r'^rho 0\.5  : median final loss (\d\.\d+)$', 0.2437, 5e-4),               # ex. 1
+             (r'^rho 0\.9  : median final loss (\d\.\d+)$', 0.2427, 5e-4),
+             (r'^rho 0\.999: median final loss (\d\.\d+)$', 0.2765, 1e-3),
+             'equal to the library rule: True',                                           # ex. 2
+             'c =      1: eps 0.001: 29 steps, eps 1e-05: 161 steps, eps 1e-07: 815 steps',  # ex. 3
+             'c =    100: eps 0.001: 815 steps, eps 1e-05: 3949 steps, eps 1e-07: 18584 steps',
+             'c =  10000: eps 0.001: 18584 steps, eps 1e-05: 86563 steps, eps 1e-07: > 100000 steps',
+             (r'^\s*adagrad: loss after 0\.25 epoch (\d\.\d+)', 0.2588, 1e-3),               # ex. 4
+             (r'^adadelta: loss after 0\.25 epoch (\d\.\d+)', 0.3147, 1e-3),
+             (r'^adadelta: loss after 0\.25 epoch \S+, after 2 epochs (\d\.\d+)$', 0.2445, 5e-4)],
+    '11.10': [(r'^adam: best lr (\d\.\d+), median', 0.0056, 0),                          # ex. 1
+              (r'^adam: best lr \S+ median final loss (\d\.\d+)', 0.2433, 5e-4),
+              (r'^adam: .* robust width (\d+\.\d)x$', 1.8, 0),
+              (r'^rmsprop: best lr (\d\.\d+), median', 0.01, 0),
+              (r'over 50 steps: (\S+)$', 0.0, 1e-12),                                     # ex. 2
+              'adam: x after 3000 steps +1.000 (the optimum is -1)',                      # ex. 4
+              (r'^yogi: x after 3000 steps ([-+]\d\.\d+)', -0.988, 0.002)],
+    '11.11': [(r'^best fixed lr: (\S+) \(test acc', 0.1, 0),                              # ex. 1
+              (r'^fixed lr 1\.0 : final train loss (\d\.\d+)', 2.305, 0.01),
+              (r'^poly power 3: .* test acc (\d\.\d+)$', 0.879, 0.01),                    # ex. 2
+              (r'^poly power 0\.5: final train loss (\d\.\d+)', 0.021, 0.005),
+              (r'^warmup 10 epochs: .* test acc (\d\.\d+)$', 0.891, 0.01)],              # ex. 4
 }
 #: notebooks that train on the airfoil data and print the book's "loss: L, T sec/epoch" lines
 TRAINING = {'11.5': 6, '11.6': 4, '11.7': 2, '11.8': 2, '11.9': 2, '11.10': 3}
@@ -99,9 +150,13 @@ def check_expected(section: str, text: str) -> list[str]:
 
 
 def stdout_of(nb) -> str:
-    """Everything an executed notebook printed to stdout, cell after cell."""
-    return '\n'.join(o.get('text', '') for c in nb.cells if c.cell_type == 'code'
-                     for o in c.outputs if o.get('output_type') == 'stream' and o.get('name') == 'stdout')
+    """Everything an executed notebook printed to stdout, and the plain-text form of each cell's
+    value (a ``d2l.check`` result shows its message), cell after cell."""
+    return '\n'.join(o.get('text', '') if o.get('output_type') == 'stream'
+                     else o.get('data', {}).get('text/plain', '')
+                     for c in nb.cells if c.cell_type == 'code' for o in c.outputs
+                     if (o.get('output_type') == 'stream' and o.get('name') == 'stdout')
+                     or o.get('output_type') == 'execute_result')
 
 
 def execute(path: Path, backend: str, tmp_path: Path, monkeypatch) -> object:
