@@ -188,11 +188,12 @@ OPTAX_NAMES = {'lr': 'learning_rate', 'gamma': 'decay', 'beta1': 'b1', 'beta2': 
 def optax_hyperparams(hyperparams: dict) -> dict:
     """The book's hyperparameters in optax's names (``lr`` -> ``learning_rate``, ``gamma`` ->
     ``decay``, ``beta1``/``beta2`` -> ``b1``/``b2``; ``momentum``, ``rho``, ``eps`` stay)."""
-    hp = {}
+    hp: dict = {}
     for key, value in hyperparams.items():
         new = OPTAX_NAMES.get(key, key)
         if new in hp:
-            raise ValueError(f"give either {key} or {new}, not both: {hyperparams}")
+            book = next(k for k in hyperparams if OPTAX_NAMES.get(k) == new)
+            raise ValueError(f"give either {book} or {new}, not both: {hyperparams}")
         hp[new] = value
     return hp
 
@@ -214,6 +215,10 @@ def _concise(trainer: Any, hyperparams: dict, w0: np.ndarray, b0: np.ndarray):
     ``init``/``update`` pair, with parameters and optimizer state kept in two boxes."""
     factory = _optax_factory(trainer)
     hp = optax_hyperparams(hyperparams)
+    if factory is optax.adadelta:
+        # The book's Adadelta has no learning rate. optax's learning_rate=None means "no
+        # scaling", which also drops the sign flip: the step climbs the loss. 1.0 is descent.
+        hp.setdefault('learning_rate', 1.0)
     try:
         optimizer = factory(**hp)
     except TypeError as e:
