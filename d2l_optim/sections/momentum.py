@@ -1,5 +1,6 @@
-"""11.6 Momentum: the ill-conditioned quadratic with and without momentum, the weights
-beta^t, the eigenvalue view, the exercises, and the airfoil runs."""
+"""11.6 Momentum, for ``reproduce``: the ill-conditioned quadratic with and without momentum,
+the weights beta^t, the eigenvalue view, the effective sample weight, and the airfoil runs.
+The notebook computes its exercises in its own cells."""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -7,8 +8,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..harness import trainer_2d
-from ..ops import numpy_ops
-from ..rules import apply_rule, get_rule
 from .airfoil_runs import concise_run, register_run, scratch_run
 from .objectives import f_ill, f_ill_grad
 from .registry import Context, Result, experiment, new_figure
@@ -77,18 +76,6 @@ def _effective_weight(d2l: Any, ctx: Context) -> Result:
         parts.append(f"beta {beta}: {w['sum']:.2f} (1/(1-beta) = {w['closed_form']:.2f}), "
                      f"half of it from the last {w['steps_to_half_weight']:.0f} steps")
     return Result(values, '; '.join(parts))
-
-
-def quadratic_descent(rule: str, lambdas: Sequence[float], steps: int = 50, **hyperparams) -> np.ndarray:
-    """11.6's exercise: a core rule on f(x) = 1/2 sum_i lambda_i x_i^2 from x = 1 (NumPy vectors);
-    returns the (steps + 1, d) trajectory."""
-    rule_ = get_rule(rule)
-    lam = np.asarray(lambdas, dtype=np.float64)
-    x, states, hp, xs = np.ones_like(lam), None, dict(hyperparams), [np.ones_like(lam)]
-    for _ in range(steps):
-        (x,), states = apply_rule(rule_, [x], [lam * x], states, hp, numpy_ops)
-        xs.append(x)
-    return np.array(xs)
 
 
 for _name, _lr, _mom, _book in (('scratch-lr0.02-beta0.5', 0.02, 0.5, 'momentum (0.02, 0.5)'),
