@@ -29,7 +29,10 @@ def test_compiled_rows_give_the_eager_losses(backend):
         if not mode_c:                  # no airfoil training run in this experiment
             continue
         assert mode_e == 'eager', (exp.key, mode_e)
-        assert 'compiled' in mode_c, (exp.key, mode_c)
+        if mode_c == 'eager':           # MXNet's scratch harness has no compiled step
+            assert backend == 'mxnet' and 'concise' not in exp.name, exp.key
+            continue
+        assert mode_c == f'compiled ({COMPILED[backend][1]})', (exp.key, mode_c)
         assert len(got.runs) == len(ref.runs) >= 1
         for a, b in zip(got.runs, ref.runs):
             assert len(a.losses) == len(b.losses) and a.x == b.x
