@@ -117,6 +117,15 @@ class Timer:
         return np.array(self.times).cumsum().tolist()
 
 
+def _sized(v: Any) -> bool:
+    """A sequence of values, not a number or a 0-d tensor (which have __len__ but no length)."""
+    return hasattr(v, '__len__') and len(getattr(v, 'shape', (1,))) != 0 and not isinstance(v, str)
+
+
+def _values(v: Any) -> list:
+    return list(v) if _sized(v) else [v]
+
+
 class Animator:
     """Curves that grow point by point.
 
@@ -138,13 +147,17 @@ class Animator:
         self._last_draw = 0.0
 
     def add(self, x, y) -> None:
-        if not hasattr(y, '__len__'):
-            y = [y]
+        """Append a point to each curve: ``y`` a number, a 0-d tensor of any framework, or one
+        value per curve (``x`` one for all or one per curve), as the book's cells pass them."""
+        y, x = _values(y), x
         n = len(y)
-        if not hasattr(x, '__len__'):
-            x = [x] * n
+        x = _values(x) if _sized(x) else [x] * n
         if self.X is None:
             self.X, self.Y = [[] for _ in range(n)], [[] for _ in range(n)]
+        if n != len(self.X) or len(x) != n:
+            got = f'{n} y value(s)' + (f' and {len(x)} x values' if len(x) != n else '')
+            raise ValueError(f"Animator.add got {got}, but it draws {len(self.X)} curve(s) (fixed by "
+                             f"the first add); pass one value per curve, None to skip one")
         for i, (a, b) in enumerate(zip(x, y)):
             if a is not None and b is not None:
                 self.X[i].append(float(a))

@@ -159,3 +159,28 @@ def test_train_2d_takes_the_books_trainer_with_and_without_f_grad():
     passed = d2l.train_2d(sgd_2d, steps=20, f_grad=f_grad)
     assert plain == passed and len(plain) == 21
     assert plain[-1] == pytest.approx((-5 * 0.98 ** 20, -2 * 0.6 ** 20))
+
+
+@pytest.mark.parametrize('name', ['numpy', 'torch', 'tensorflow', 'mxnet'])
+def test_load_array_animator_and_timer_take_what_the_books_cells_pass(name):
+    d2l = pytest.importorskip(f'd2l_optim.backends.{name}')
+    X = np.arange(60, dtype=np.float32).reshape(12, 5)
+    y = np.arange(12, dtype=np.float32)
+    for arrays in [(X, y), (d2l.tensor(X), d2l.tensor(y))]:         # NumPy arrays or tensors
+        for loader in (d2l.load_array(arrays, 5), d2l.load_array(arrays, 5, is_train=False)):
+            batches = [(d2l.numpy(a) if name != 'numpy' else a, d2l.numpy(b) if name != 'numpy' else b)
+                       for a, b in loader]
+            assert [a.shape for a, _ in batches] == [(5, 5), (5, 5), (2, 5)]
+            np.testing.assert_array_equal(np.sort(np.concatenate([b for _, b in batches])), y)
+    animator = d2l.Animator(xlabel='epoch', ylabel='loss', xlim=[0, 2], ylim=[0.22, 0.35])
+    scalar = d2l.tensor(np.float32(0.25)) if name != 'numpy' else np.float32(0.25)
+    for y_value in [(0.3,), (scalar,), scalar, [0.2]]:           # a tuple, a 0-d tensor, a list
+        animator.add(1.0, y_value)
+    assert animator.Y[0] == pytest.approx([0.3, 0.25, 0.25, 0.2])
+    with pytest.raises(ValueError, match=r'got 2 y value\(s\), but it draws 1 curve'):
+        animator.add(2.0, (0.1, 0.2))
+    timer = d2l.Timer()
+    timer.stop()
+    timer.start()
+    timer.stop()
+    assert len(timer.times) == 2 and timer.cumsum()[-1] == pytest.approx(timer.sum())
