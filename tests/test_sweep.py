@@ -313,3 +313,27 @@ def test_bench_times_sweeps_against_one_run_in_one_process():
     for r in rows[:2]:
         assert r['ratio'] == pytest.approx(r['seconds'] / r['single_seconds'])
     assert all(g['met'] is not None for g in bench.sweep_goals(rows))
+
+
+# ---------------------------------------------------------------- reproduce section 11.10+
+
+def test_reproduce_has_the_sensitivity_section_after_11_10(tmp_path):
+    from d2l_optim.commands.reproduce import reproduce
+    from d2l_optim.sections import sensitivity
+    assert len(sensitivity.LRS) == len(sensitivity.RHOS) == 30 and len(sensitivity.SEEDS) == 5
+    out = tmp_path / 'rep'
+    result = reproduce(['numpy'], ['11.10', '11.10+'], out)
+    rows = [r for r in result['rows'] if r.section == '11.10+']
+    assert [r.experiment for r in rows] == [f'sensitivity-{n}' for n in RULES]
+    assert result['rows'][-1].section == '11.10+'              # after 11.10
+    assert all(r.book == 'beyond the book' and r.in_range is None and not r.error for r in rows)
+    assert '1050 runs as 7 batched sweeps' in rows[0].note
+    by = {r.experiment: r.values for r in rows}
+    for name, v in by.items():      # every rule gets within 1% of the least-squares optimum
+        assert LEAST_SQUARES_LOSS < v['median_final_loss'] < 1.01 * LEAST_SQUARES_LOSS * 1.01, name
+        assert v['width'] >= 1
+    assert by['sensitivity-adagrad']['width'] > by['sensitivity-adam']['width']   # the lesson
+    assert (out / '11.10+-sensitivity-numpy.png').read_bytes()[:4] == b'\x89PNG'
+    md = (out / 'report.md').read_text()
+    assert '## 11.10+ Beyond the book: learning-rate sensitivity' in md
+    assert md.index('## 11.10 ') < md.index('## 11.10+ ')

@@ -107,7 +107,8 @@ class Progress:
 
 def _versions(backends: Sequence[str]) -> str:
     from importlib import metadata
-    pkg = {'numpy': 'numpy', 'torch': 'torch', 'tensorflow': 'tensorflow', 'mxnet': 'mxnet'}
+    pkg = {'numpy': 'numpy', 'torch': 'torch', 'tensorflow': 'tensorflow', 'mxnet': 'mxnet',
+           'jax': 'jax'}
     parts = []
     for b in backends:
         try:
