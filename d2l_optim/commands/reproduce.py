@@ -27,6 +27,7 @@ SENSITIVITY = ('11.10+', 'sensitivity')
 COMPILED = {
     'tensorflow': (('fit_ch11', 'fit_concise_ch11'), 'tf.function'),
     'mxnet': (('fit_concise_ch11',), 'Gluon hybridize'),
+    'jax': (('fit_ch11', 'fit_concise_ch11'), 'jax.jit'),
 }
 
 

@@ -54,6 +54,7 @@ CONCISE: dict[str, dict[str, tuple[str, dict]]] = {
         'torch': ('torch.optim.SGD', {'lr': 0.02}),                     # book: 0.01 on MSE
         'tensorflow': ('tensorflow.keras.optimizers.SGD', {'learning_rate': 0.1}),   # book: 0.05 on MSE
         'mxnet': ('sgd', {'learning_rate': 0.05}),
+        'jax': ('sgd', {'lr': 0.05}),           # JAX: an optax name, the book's hyperparameter names
     },
     'momentum': {
         'numpy': ('momentum', {'lr': 0.005, 'momentum': 0.9}),
@@ -61,30 +62,35 @@ CONCISE: dict[str, dict[str, tuple[str, dict]]] = {
         'tensorflow': ('tensorflow.keras.optimizers.SGD',
                        {'learning_rate': 0.01, 'momentum': 0.9}),        # book: 0.005 on MSE
         'mxnet': ('sgd', {'learning_rate': 0.005, 'momentum': 0.9}),
+        'jax': ('sgd', {'lr': 0.005, 'momentum': 0.9}),
     },
     'adagrad': {
         'numpy': ('adagrad', {'lr': 0.1}),
         'torch': ('torch.optim.Adagrad', {'lr': 0.1}),
         'tensorflow': ('tensorflow.keras.optimizers.Adagrad', {'learning_rate': 0.1}),
         'mxnet': ('adagrad', {'learning_rate': 0.1}),
+        'jax': ('adagrad', {'lr': 0.1}),
     },
     'rmsprop': {
         'numpy': ('rmsprop', {'lr': 0.01, 'gamma': 0.9}),
         'torch': ('torch.optim.RMSprop', {'lr': 0.01, 'alpha': 0.9}),
         'tensorflow': ('tensorflow.keras.optimizers.RMSprop', {'learning_rate': 0.01, 'rho': 0.9}),
         'mxnet': ('rmsprop', {'learning_rate': 0.01, 'gamma1': 0.9}),
+        'jax': ('rmsprop', {'lr': 0.01, 'gamma': 0.9}),
     },
     'adadelta': {
         'numpy': ('adadelta', {'rho': 0.9}),
         'torch': ('torch.optim.Adadelta', {'rho': 0.9}),
         'tensorflow': ('tensorflow.keras.optimizers.Adadelta', {'learning_rate': 5.0, 'rho': 0.9}),
         'mxnet': ('adadelta', {'rho': 0.9}),
+        'jax': ('adadelta', {'rho': 0.9}),        # the adapter adds optax's learning_rate 1.0
     },
     'adam': {
         'numpy': ('adam', {'lr': 0.01}),
         'torch': ('torch.optim.Adam', {'lr': 0.01}),
         'tensorflow': ('tensorflow.keras.optimizers.Adam', {'learning_rate': 0.01}),
         'mxnet': ('adam', {'learning_rate': 0.01}),
+        'jax': ('adam', {'lr': 0.01}),
     },
 }
 

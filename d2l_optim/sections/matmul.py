@@ -101,8 +101,26 @@ def _mxnet_matmul():
                            assign_all=lambda A, v: v, to_numpy=lambda A: A.asnumpy())
 
 
+def _jax_matmul():
+    d2l = load_backend('jax')      # immutable arrays: A is the adapter's Variable box
+    import jax.numpy as jnp
+    from types import SimpleNamespace
+
+    def set_(A, idx, v):
+        A.assign(A.value.at[idx].set(v))
+
+    def assign_all(A, v):
+        A.assign(v)
+        return A
+    return SimpleNamespace(array=lambda a: jnp.asarray(a, dtype=jnp.float32),
+                           zeros=lambda n: d2l.Variable(jnp.zeros((n, n), jnp.float32)), set=set_,
+                           dot=jnp.dot, mv=jnp.dot, mm=jnp.matmul,
+                           sync=lambda A: A.value.block_until_ready(), assign_all=assign_all,
+                           to_numpy=lambda A: np.asarray(A))
+
+
 FRAMEWORK_MATMUL = {'numpy': _numpy_matmul, 'torch': _torch_matmul,
-                     'tensorflow': _tensorflow_matmul, 'mxnet': _mxnet_matmul}
+                     'tensorflow': _tensorflow_matmul, 'mxnet': _mxnet_matmul, 'jax': _jax_matmul}
 
 
 def best_time(fn: Callable[[], None], budget: float = 0.15, max_repeats: int = 20) -> float:
