@@ -173,13 +173,23 @@ def concise_run(rule: str) -> Callable:
 
 @contextlib.contextmanager
 def quiet_in_notebook():
-    """Hide the per-run live figures inside a notebook cell (only the overlay is wanted)."""
-    if plotting._in_notebook():
-        from IPython.utils.capture import capture_output
+    """Runs inside a notebook cell without their live figures (only a summary is wanted).
+
+    The training loop's Animator draws live when it is created in a notebook; here it is
+    created headless instead, so many runs in one cell cost no drawing (it was most of
+    their time), and anything else they display is captured.
+    """
+    in_notebook = plotting._in_notebook
+    if not in_notebook():
+        yield
+        return
+    from IPython.utils.capture import capture_output
+    plotting._in_notebook = lambda: False
+    try:
         with capture_output():
             yield
-    else:
-        yield
+    finally:
+        plotting._in_notebook = in_notebook
 
 
 def overlay_backends(rule: str, hyperparams: dict | None = None, backends: Sequence[str] | None = None,

@@ -1,15 +1,13 @@
 """11.4 Stochastic Gradient Descent: noisy SGD on the 2-D quadratic under three learning-rate
-schedules, and the exercises on schedules and sampling with replacement."""
+schedules (the exercises' code is in the section's notebook)."""
 from __future__ import annotations
 
-import io
 import math
-from contextlib import redirect_stdout
-from typing import Callable, Iterable
+from typing import Callable
 
 import numpy as np
 
-from ..harness import train_2d, trainer_2d
+from ..harness import trainer_2d
 from .objectives import f_2d, f_2d_grad
 from .registry import Context, Result, experiment
 from .traces import train_2d_result
@@ -75,23 +73,3 @@ for _name, (_, _steps) in SCHEDULES.items():
     experiment('11.4', f'noisy-sgd-{_name}', f'noisy SGD on x1^2 + 2 x2^2, {_name} learning rate, '
                f'{_steps} steps', per_backend=False)(
         lambda d2l, ctx, name=_name: _noisy(ctx, name))
-
-
-def schedule_study(seeds: Iterable[int] = range(20), eta: float = 0.1) -> dict[str, float]:
-    """11.4's exercise: the mean distance from the optimum after each schedule's run of noisy
-    SGD, over several noise seeds (the book's single run is one draw of this)."""
-    out = {}
-    for name, (make, steps) in SCHEDULES.items():
-        ends = []
-        with redirect_stdout(io.StringIO()):
-            for seed in seeds:
-                ends.append(train_2d(noisy_sgd(f_2d_grad, eta, make(), seed), steps)[-1])
-        out[name] = float(np.mean([math.hypot(x1, x2) for x1, x2 in ends]))
-    return out
-
-
-def sampling_with_replacement(n: int = 1000, trials: int = 200, seed: int = 0) -> dict[str, float]:
-    """11.4's exercise: drawing n of n with replacement covers 1 - (1 - 1/n)^n ~ 1 - 1/e of them."""
-    rng = np.random.default_rng(seed)
-    seen = [len(np.unique(rng.integers(0, n, n))) / n for _ in range(trials)]
-    return {'simulated': float(np.mean(seen)), 'exact': 1 - (1 - 1 / n) ** n, 'limit': 1 - math.exp(-1)}
