@@ -315,3 +315,14 @@ if __name__ == '__main__':      # the optax column of docs/scratch-vs-builtin.md
         args = ', '.join(f'{k}={v}' for k, v in case.kwargs.items())
         print(f'| {case.rule} | optax | `{case.factory}({args})` | '
               f'{measure_steps(case):.1e} | {measure_airfoil(case):.1e} | {case.reason} |')
+
+
+def test_lenet_names_say_in_one_sentence_that_they_are_not_on_jax_yet():
+    from d2l_optim.backend import BackendUnavailable
+    for name in ('LeNet', 'train_ch6', 'load_data_fashion_mnist', 'evaluate_accuracy_gpu'):
+        with pytest.raises(NotImplementedError, match=r"^11\.11's LeNet is not on the JAX backend yet: "
+                                                      r"run 11\.11 with BACKEND = 'torch'"):
+            getattr(d2l, name)()
+    assert d2l.SquareRootScheduler(0.1)(4) == pytest.approx(0.1 / np.sqrt(5))   # the core's
+    with pytest.raises(BackendUnavailable, match="11.11's LeNet is not on the JAX backend yet"):
+        import d2l_optim.backends.jax_lenet  # noqa: F401
