@@ -26,10 +26,9 @@ Its arrays must support ``@``, ``reshape``, slicing, ``.mean(-1)`` and the
 arithmetic operators. If the module has ``get_num_threads``/``set_num_threads``
 (PyTorch), the sweep runs on one intra-op thread and restores the setting after:
 its arrays are small (K x 6), and on a shared 2-core machine the thread hand-offs
-made a K = 100 PyTorch sweep 10x slower. NumPy and PyTorch are in. JAX plugs in with
-``SWEEP_BACKENDS['jax'] = 'jax.numpy'``: tried with its adapter, a 4-run Adam sweep agreed
-with NumPy to 9e-8, but op-by-op dispatch took 29 s on a loaded machine, so it waits
-for a jitted step before it is listed. TensorFlow and
+made a K = 100 PyTorch sweep 10x slower. NumPy, PyTorch and JAX (``'jax.numpy'``,
+added with its adapter) are in; on JAX the batch runs op by op, not jitted, so it is
+exact but slow (a 4-run Adam sweep took 29 s on a loaded machine). TensorFlow and
 MXNet are refused with a sentence naming the backends that sweep.
 """
 from __future__ import annotations
