@@ -326,3 +326,20 @@ def test_lenet_names_say_in_one_sentence_that_they_are_not_on_jax_yet():
     assert d2l.SquareRootScheduler(0.1)(4) == pytest.approx(0.1 / np.sqrt(5))   # the core's
     with pytest.raises(BackendUnavailable, match="11.11's LeNet is not on the JAX backend yet"):
         import d2l_optim.backends.jax_lenet  # noqa: F401
+
+
+def test_bench_times_eager_jit_and_the_hand_written_loops_on_the_same_run():
+    """``d2l-optim bench`` on JAX: all eight variants run, from the same seed to the same loss
+    (the floors are hand-written, so equal losses show they train the same model), and the
+    goals table has the issue's two JAX rows."""
+    from d2l_optim import bench
+    config = bench.BenchConfig.quick(['jax'], optimizers=['adam'], batch_sizes=(10,), epochs={10: 1})
+    ms = bench.bench_training(config)
+    by_variant = {m.variant: m for m in ms}
+    assert set(by_variant) == set(bench.VARIANTS) and all(m.ok for m in ms), [m.note for m in ms]
+    losses = {v: m.final_loss for v, m in by_variant.items()}
+    assert max(losses.values()) - min(losses.values()) <= 1e-5, losses
+    assert by_variant['scratch_compiled'].baseline == 'floor_compiled'
+    goals = [g['goal'] for g in bench.goals(ms, [])]
+    assert 'jax train_ch11 compile=True vs hand-written jitted loop, batch 10' in goals
+    assert 'jax scratch compile=True vs eager, batch 10, per epoch after the trace' in goals
