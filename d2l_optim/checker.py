@@ -484,8 +484,12 @@ def _diagnose(actual, rule, p0, hp, grads, lr_step, accumulates) -> Variant | No
     """The first known mistake whose run matches ``actual`` at every step."""
     for variant in variants(rule, grads_accumulate=accumulates):
         run = _RuleRun(variant.as_rule(), p0, hp, accumulate=variant.accumulate_grads)
-        traj = _drive(run, grads[:len(actual)], lr_step, [])
-        if len(traj) == len(actual) and _compare(actual, traj)[0] is None:
+        for k, (g, want) in enumerate(zip(grads, actual), 1):     # stop at the first step off
+            if k == lr_step:
+                run.hp['lr'] = run.hp['lr'] * 0.5
+            if _compare([want], [run.step(g)])[0] is not None:
+                break
+        else:
             return variant
     return None
 

@@ -131,7 +131,8 @@ def _source_folder(arg: str | None) -> Path:
 
 def _select(folder: Path, sections: str | None) -> list[Path]:
     books = sorted((p for p in folder.glob('*.ipynb') if not p.name.startswith(('_', '.'))),
-                   key=lambda p: [int(x) if x.isdigit() else x for x in p.stem.split('-')[0].split('.')])
+                   key=lambda p: [(0, int(x), '') if x.isdigit() else (1, 0, x)
+                                  for x in p.stem.split('-')[0].split('.')])
     if not books:
         raise ValueError(f"no notebooks in {folder}")
     if not sections:
