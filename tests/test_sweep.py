@@ -337,3 +337,25 @@ def test_reproduce_has_the_sensitivity_section_after_11_10(tmp_path):
     md = (out / 'report.md').read_text()
     assert '## 11.10+ Beyond the book: learning-rate sensitivity' in md
     assert md.index('## 11.10 ') < md.index('## 11.10+ ')
+
+
+@pytest.mark.parametrize('argv', [
+    ['reproduce', '--backends', 'numpy', '--sections', '11.10+', '--out', 'r'],
+    ['sweep', 'sgd', '--lr', '0.01,0.1', '--out', 'r', '--json', 'r/runs.json'],
+])
+def test_missing_data_is_one_line_before_any_file(argv, tmp_path, monkeypatch, capsys):
+    import urllib.error
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    monkeypatch.setenv('D2L_OPTIM_DATA_DIR', str(empty))
+    monkeypatch.setattr(data, 'default_cache_dir', lambda: tmp_path / 'cache')
+
+    def refuse(url, timeout):
+        raise urllib.error.URLError('network is unreachable')
+    monkeypatch.setattr(data.urllib.request, 'urlopen', refuse)
+    monkeypatch.setattr(sweep_module, '_airfoil', sweep_module._airfoil.__wrapped__)  # no cache
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'airfoil_self_noise.dat' in err and 'Traceback' not in err
+    assert not (tmp_path / 'r').exists()

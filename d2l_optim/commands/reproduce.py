@@ -193,7 +193,7 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
         if missing:          # asked for by name: say why it cannot run, before any work
             raise BackendUnavailable('; '.join(f'{k}: {v}' for k, v in missing.items()))
         skipped = {}
-    if any(e.section in AIRFOIL_SECTIONS for e in exps):
+    if with_sensitivity or any(e.section in AIRFOIL_SECTIONS for e in exps):
         from ..data import require
         require('airfoil')          # once: missing or corrupt data stops here, before any figure
     out = Path(out)
