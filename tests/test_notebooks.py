@@ -61,7 +61,24 @@ EXPECTED: dict[str, list[Expect]] = {
              (r'^without replacement: final loss (\d+\.\d+) ', 0.2454, 1e-3),          # ex. 3
              (r'^with replacement: final loss (\d+\.\d+) ', 0.2470, 1e-3),
              'local minima of x^2 (1 + sin x) on [-20, 20]: 7'],                        # ex. 5
-    '11.5': [],
+    '11.5': ['Your my_minibatch_sgd matches the reference sgd: 50 seeded steps and one airfoil '   # your turn
+             'epoch (150 minibatches).',
+             (r'^\s+1\s+0.005\s+(\d\.\d+)\s', 0.2462, 1e-3),                                  # ex. 1
+             (r'^\s+10\s+0.05\s+(\d\.\d+)\s', 0.2463, 1e-3),
+             (r'^\s+100\s+0.4\s+(\d\.\d+)\s', 0.2451, 1e-3),
+             (r'^\s+1500\s+1.0\s+(\d\.\d+)\s', 0.2499, 1e-3),
+             '1    0.4 diverged', 'lowest loss after 2 epochs: batch size 100, lr 0.4',
+             "rates per epoch: ['5e-02', '5e-03', '5e-04', '5e-05']",                      # ex. 2
+             (r'^constant lr 0.05:\s+loss: (\d\.\d+),', 0.247, 1e-3),
+             (r'^lr / 10 after each epoch:\s+loss: (\d\.\d+),', 0.243, 1e-3),
+             (r'^without replacement: final loss (\d\.\d+) ', 0.2449, 1e-3),              # ex. 3
+             (r'^with replacement: final loss (\d\.\d+) ', 0.2459, 1e-3),
+             (r'^gradient descent: loss after 10 epoch\(s\) (\d\.\d+) on the data', 0.2447, 1e-3),  # ex. 4
+             (r'^gradient descent: .* on the data, (\d\.\d+) on it twice', 0.2447, 1e-3),
+             (r'^SGD: loss after 1 epoch\(s\) (\d\.\d+) on the data', 0.2483, 1e-3),
+             (r'^SGD: .* on the data, (\d\.\d+) on it twice', 0.2438, 1e-3),
+             (r'^minibatch SGD: loss after 1 epoch\(s\) (\d\.\d+) on the data', 0.2485, 1e-3),
+             (r'^minibatch SGD: .* on the data, (\d\.\d+) on it twice', 0.2439, 1e-3)],
     '11.6': ['epoch 20, x1: -0.943467, x2: -0.000073', 'epoch 20, x1: -0.387814, x2: -1673.365109',
              'epoch 20, x1: 0.007188, x2: 0.002553', 'epoch 20, x1: -0.126340, x2: -0.186632',
              (r'^best: eta 0\.0005, beta 0\.99, final loss (\d\.\d+)$', 0.2429, 5e-4),    # ex. 1

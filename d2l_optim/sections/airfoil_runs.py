@@ -177,7 +177,7 @@ def quiet_in_notebook():
 
     The training loop's Animator draws live when it is created in a notebook; here it is
     created headless instead, so many runs in one cell cost no drawing (it was most of
-    their time), and anything else they display is captured.
+    their time), and anything else they display is captured (what they print is kept).
     """
     in_notebook = plotting._in_notebook
     if not in_notebook():
@@ -186,7 +186,7 @@ def quiet_in_notebook():
     from IPython.utils.capture import capture_output
     plotting._in_notebook = lambda: False
     try:
-        with capture_output():
+        with capture_output(stdout=False, stderr=False):
             yield
     finally:
         plotting._in_notebook = in_notebook
