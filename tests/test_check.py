@@ -407,3 +407,20 @@ def test_check_is_bound_on_the_backend_module():
     assert result.passed and result.backend == 'numpy' and result.form == 'book'
     with pytest.raises(ValueError, match='unknown optimizer'):
         d2l.check(d2l.rmsprop, 'rmsprp')
+
+
+def test_the_airfoil_epoch_follows_the_seeded_steps():
+    from d2l_optim.data import find_local
+    if find_local('airfoil') is None:
+        pytest.skip('the airfoil data is not on this machine ($D2L_OPTIM_DATA_DIR)')
+    calls = []
+
+    def sgd_tiring(params, grads, states, hyperparams):     # right for 50 calls, then not
+        calls.append(1)
+        lr = hyperparams['lr'] * (1.0 if len(calls) <= 50 else 0.9)
+        for p, g in zip(params, grads):
+            p[:] -= lr * g
+    result = check(sgd_tiring, 'sgd')
+    assert not result.passed and result.mistake is None
+    assert result.first_bad_step == 51 and 'airfoil data, from minibatch 1 on' in result.message
+    assert len(calls) == 50 + 150                            # 1500 examples, batches of 10
