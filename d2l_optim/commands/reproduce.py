@@ -183,6 +183,9 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
         raise ValueError(f'--epochs must be >= 1, got {epochs}')
     check_out_dir(out)
     check_out_file(json_path)
+    if with_sensitivity or any(e.section in AIRFOIL_SECTIONS for e in exps):
+        from ..data import require
+        require('airfoil')          # once: missing or corrupt data stops here, before any backend loads
     if backends is None:
         names, skipped = ex.available_backends()
     else:
@@ -193,9 +196,6 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
         if missing:          # asked for by name: say why it cannot run, before any work
             raise BackendUnavailable('; '.join(f'{k}: {v}' for k, v in missing.items()))
         skipped = {}
-    if with_sensitivity or any(e.section in AIRFOIL_SECTIONS for e in exps):
-        from ..data import require
-        require('airfoil')          # once: missing or corrupt data stops here, before any figure
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _clear_previous_run(out)
