@@ -105,7 +105,10 @@ def test_compile_traces_once_per_batch_shape():
         calls.append(grads[0].shape)
         d2l.rmsprop(params, grads, states, hyperparams)
 
-    eager = run_rule('rmsprop', batch_size=7, num_epochs=3)
+    np_d2l = load_backend('numpy')    # reference: JAX eager draws NumPy's curve (test_backends.py)
+    data_iter, fd = np_d2l.get_data_ch11(7)
+    eager = np_d2l.fit_ch11(np_d2l.rmsprop, np_d2l.init_rmsprop_states(fd), {'lr': 0.01, 'gamma': 0.9},
+                            data_iter, fd, 3, seed=0)
     data_iter, fd = d2l.get_data_ch11(7)
     compiled = d2l.fit_ch11(rmsprop, d2l.init_rmsprop_states(fd), {'lr': 0.01, 'gamma': 0.9},
                             data_iter, fd, 3, seed=0, compile=True)
