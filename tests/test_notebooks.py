@@ -227,6 +227,49 @@ def test_expected_has_one_entry_per_section_and_checks_numbers():
         EXPECTED.update(saved)
 
 
+def your_turns(nb) -> list[tuple[str, str, str]]:
+    """``(solution cell, function name, rule)`` of each "your turn": a code cell with a
+    ``# BEGIN SOLUTION`` region and the first ``check(NAME, 'rule')`` call from there on."""
+    cells = [c for c in nb.cells if c.cell_type == 'code']
+    found = []
+    for i, cell in enumerate(cells):
+        if '# BEGIN SOLUTION' not in cell.source:
+            continue
+        for later in cells[i:]:
+            m = re.search(r"""\bcheck\(\s*([A-Za-z_]\w*)\s*,\s*['"]([\w-]+)['"]""", later.source)
+            if m:
+                found.append((cell.source, m.group(1), m.group(2)))
+                break
+    return found
+
+
+WITH_SOLUTIONS = [p for p in NOTEBOOKS if '# BEGIN SOLUTION' in p.read_text(encoding='utf-8')]
+
+
+@pytest.mark.parametrize('path', WITH_SOLUTIONS, ids=lambda p: p.stem)
+def test_your_turn_solution_passes_check_and_the_student_version_fails(path: Path):
+    """Each solution, run on NumPy, passes ``check``; the same cell as ``lab build`` hands it
+    to students (solution regions replaced by ``raise NotImplementedError``) fails it."""
+    import math
+    import numpy as np
+    from d2l_optim import lab, load_backend
+    d2l = load_backend('numpy')
+    turns = your_turns(nbformat.read(path, as_version=4))
+    assert turns, f'{path.name}: a solution region without a check(...) call after it'
+    ran = 0
+    for source, name, rule in turns:
+        for version, should_pass in ((source, True), (lab.strip_solutions(source), False)):
+            namespace = {'d2l': d2l, 'np': np, 'math': math, 'BACKEND': 'numpy'}
+            try:
+                exec(compile(version, f'{path.name}:{name}', 'exec'), namespace)
+            except NameError:
+                break            # the cell needs earlier cells (a framework's book form): run by test_notebook_runs
+            result = d2l.check(namespace[name], rule)
+            assert bool(result) is should_pass, f'{path.name} {name} ({"solution" if should_pass else "student"}): {result}'
+            ran += 1
+    assert ran, f'{path.name}: no your-turn cell could run on NumPy alone'
+
+
 @pytest.mark.notebooks
 @pytest.mark.parametrize('backend', _backends())
 @pytest.mark.parametrize('path', NOTEBOOKS, ids=lambda p: p.stem)
