@@ -64,10 +64,18 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from .backend import BackendUnavailable
     from .data import DataError
     from .harness import DivergenceError
-    from .data import one_try_per_file
+    from .commands.common import check_out_dir, check_out_file
+    from .data import one_try_per_file, require
     try:
+        # every command's --out folder and --json file, checked before any work; and the data
+        # a command module lists in NEEDS_DATA, looked up once (offline: one try per file)
+        check_out_dir(getattr(args, 'out', None))
+        check_out_file(getattr(args, 'json', None))
+        module = importlib.import_module(args._module)
         with one_try_per_file():
-            return importlib.import_module(args._module).main(args) or 0
+            if getattr(module, 'NEEDS_DATA', None):
+                require(*module.NEEDS_DATA)
+            return module.main(args) or 0
     except (ValueError, BackendUnavailable, DataError, DivergenceError) as e:
         print(f'd2l-optim {args.command}: error: {_one_line(e)}', file=sys.stderr)
         return 2
