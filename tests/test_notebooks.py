@@ -40,8 +40,15 @@ Expect = Union[str, tuple[str, float, float]]
 #: What each section's notebook must print, on every backend. One entry per section, so the
 #: sections' owners edit only their own entry. 11.11's notebook is executed by tests/test_lenet.py.
 EXPECTED: dict[str, list[Expect]] = {
-    '11.1': [],
-    '11.2': [],
+    '11.1': ['d = 1: share of random symmetric matrices with all eigenvalues > 0: 0.4980',
+             'd = 2: share of random symmetric matrices with all eigenvalues > 0: 0.1450',
+             'd = 4: share of random symmetric matrices with all eigenvalues > 0: 0.0024',
+             'd = 6: share of random symmetric matrices with all eigenvalues > 0: 0.0000'],
+    '11.2': [(r'^log-sum-exp: largest excess over a chord on 1000 random segments (\S+)$', 0.0, 1e-12),
+             'projection of (3, 4) onto the unit ball: [0.6 0.8]',
+             (r'^largest \|Proj x - Proj y\| / \|x - y\|: (\d\.\d+)$', 0.4980, 1e-4),
+             'max(x^2, (x-2)^2) on [0, 2]: largest excess over the chord +0.000',
+             'min(x^2, (x-2)^2) on [0, 2]: largest excess over the chord +1.000'],
     '11.3': ['epoch 10, x: 0.060466', 'epoch 10, x: 3.486784', 'epoch 10, x: 61.917364',
              'epoch 10, x: -1.528166', 'epoch 20, x1: -0.057646, x2: -0.000073',
              'epoch 10, x: 0.000000', 'epoch 10, x: 26.834133', 'epoch 10, x: 7.269860',

@@ -1,8 +1,6 @@
 """11.1 Optimization and Deep Learning: risk vs empirical risk, local minima, saddle points,
-vanishing gradients, and the exercise on random Hessians."""
+vanishing gradients (the exercises' code is in the section's notebook)."""
 from __future__ import annotations
-
-from typing import Sequence
 
 import numpy as np
 
@@ -70,19 +68,6 @@ def vanishing_gradient_figure():
     plot(x, np.tanh(x), 'x', 'f(x)', axes=ax)
     annotate(ax, 'vanishing gradient', (4, 1), (2, 0.0))
     return fig, {'grad_at_4': float(1 - np.tanh(4.0) ** 2)}
-
-
-def positive_definite_fraction(dims: Sequence[int] = (1, 2, 3, 4, 5, 6), trials: int = 20000,
-                               seed: int = 0) -> dict[int, float]:
-    """11.1's exercise: the share of random symmetric Gaussian d x d "Hessians" whose
-    eigenvalues are all positive (a minimum rather than a saddle); it falls fast with d."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for d in dims:
-        M = rng.normal(size=(trials, d, d))
-        eig = np.linalg.eigvalsh((M + np.swapaxes(M, 1, 2)) / 2)
-        out[d] = float(np.mean(np.all(eig > 0, axis=1)))
-    return out
 
 
 figure_experiment('11.1', 'risk', 'empirical risk vs risk', risk_figure,
