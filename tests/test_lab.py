@@ -189,3 +189,16 @@ def test_interrupted_grade_keeps_the_rows_finished(sections, tmp_path, monkeypat
     rows = _rows(out / 'grades.csv')
     assert [(r['check'], r['passed']) for r in rows] == [('momentum', 'True')]
     assert not list(out.rglob('*.part'))
+
+
+@pytest.mark.parametrize('argv, text', [
+    (['lab'], 'say what to do'),
+    (['lab', 'grade', 'no/such.ipynb', '--out', 'g'], "submission 'no/such.ipynb' does not exist"),
+    (['lab', 'grade', '.', '--out', 'g', '--timeout', '0'], '--timeout must be a positive number'),
+    (['lab', 'build', '--out', 'x', '--notebooks', 'nope'], 'no notebook folder at nope'),
+])
+def test_usage_mistakes_are_one_line_and_exit_2(argv, text, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert text in err and len(err.strip().splitlines()) == 1
