@@ -64,6 +64,9 @@ CLI_MISTAKES = {
     'unknown-optimizer': (['run', 'adamw'], ['adamw', 'choose one of']),
     'flag-for-another-rule': (['run', 'sgd', '--gamma', '0.9'], ['--gamma', 'sgd', '--lr']),
     'unknown-backend': (['reproduce', '--backends', 'numpy', 'theano'], ['theano', 'choose from']),
+    'sweep-out-is-a-file': (['sweep', 'sgd', '--lr', '0.01,0.1', '--out', '{t}/afile'], ['--out', 'is a file']),
+    'sweep-json-is-a-dir': (['sweep', 'sgd', '--lr', '0.01,0.1', '--json', '{t}/adir'], ['--json', 'is a folder']),
+    'lab-out-under-a-file': (['lab', 'build', '--out', '{t}/afile/lab'], ['--out', 'afile', 'is a file']),
     'diverges': (['run', 'momentum', '--lr', '1', '--momentum', '0.99'],
                  ['the loss became', 'in epoch 1', 'smaller learning rate', 'lr=0.1']),
 }
@@ -72,6 +75,8 @@ CLI_MISTAKES = {
 @pytest.mark.parametrize('case', CLI_MISTAKES)
 def test_cli_mistake_is_one_line_and_exit_2(case, place, capsys, monkeypatch):
     argv, needles = CLI_MISTAKES[case]
+    if argv[0] not in cli.COMMANDS:
+        pytest.skip(f'no {argv[0]} command in this version')
     argv = [a.replace('{t}', str(place)) for a in argv]
     if case == 'out-not-writable':     # as root nothing is unwritable: make the check see it
         from d2l_optim.commands import common
