@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -114,3 +117,18 @@ def test_tensorflow_starts_quietly_in_a_notebook(tmp_path, monkeypatch):
                   'd2l.train_ch11(d2l.sgd, None, {"lr": 0.05}, data_iter, dim, 1)'], tmp_path)
     assert tf_log_lines(cells) == []
     assert any('loss:' in o.get('text', '') for o in cells[1].outputs)
+
+
+def test_no_deprecation_warning_from_our_code():
+    """The teaching pieces and the section modules, run with DeprecationWarning as an error."""
+    code = ('import d2l_optim.sections, d2l_optim.sections.lr_scheduling\n'
+            'from d2l_optim.backends import numpy as d2l\n'
+            'from d2l_optim.sliders import trajectory_sliders\n'
+            'str(d2l.show_rule("adam")); d2l.show_rule("yogi")._repr_html_(); str(d2l.show_doc("adadelta"))\n'
+            's = trajectory_sliders(lambda a, b: a * a + 2 * b * b, lambda a, b: (2 * a, 4 * b), "sgd",\n'
+            '                       {"lr": (0.01, 0.6, 0.01, 0.1)})\n'
+            'print(s.redraw(lr=0.2)); s.view()._repr_png_()\n')
+    out = subprocess.run([sys.executable, '-W', 'error::DeprecationWarning', '-c', code],
+                         capture_output=True, text=True, env={**os.environ, 'MPLBACKEND': 'Agg'})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().startswith('(-0.000')
