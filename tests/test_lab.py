@@ -202,3 +202,14 @@ def test_usage_mistakes_are_one_line_and_exit_2(argv, text, tmp_path, monkeypatc
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert text in err and len(err.strip().splitlines()) == 1
+
+
+def test_displayed_result_carries_the_json_bundle(sections):
+    from d2l_optim.checker import MIME_TYPE
+    graded = lab.grade_notebook(sections / '11.8-rmsprop.ipynb', 60, 'numpy')
+    assert [(r.check, r.passed, r.cell) for r in graded.rows] == [('rmsprop', True, 4), ('adam', True, 6)]
+    shown = [o['data'] for c in graded.nb.cells for o in c.get('outputs', [])
+             if o.get('output_type') == 'execute_result']
+    assert [d[MIME_TYPE]['rule'] for d in shown] == ['rmsprop', 'adam']
+    assert all(d[MIME_TYPE]['passed'] is True for d in shown)
+    assert shown[0]['text/plain'].startswith('Your my_rmsprop matches the reference rmsprop')
