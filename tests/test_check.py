@@ -424,3 +424,28 @@ def test_the_airfoil_epoch_follows_the_seeded_steps():
     assert not result.passed and result.mistake is None
     assert result.first_bad_step == 51 and 'airfoil data, from minibatch 1 on' in result.message
     assert len(calls) == 50 + 150                            # 1500 examples, batches of 10
+
+
+def test_the_books_own_two_d_trainers_pass():
+    ns = {'eta': 0.4, 'beta': 0.5, 'math': math}
+    exec(
+        "def momentum_2d(x1, x2, v1, v2):\n"
+        "    v1 = beta * v1 + 0.2 * x1\n"
+        "    v2 = beta * v2 + 4 * x2\n"
+        "    return x1 - eta * v1, x2 - eta * v2, v1, v2\n"
+        "def gd_2d(x1, x2, s1, s2, f_grad):\n"
+        "    g1, g2 = f_grad(x1, x2)\n"
+        "    return (x1 - eta * g1, x2 - eta * g2, 0, 0)\n"
+        "def adagrad_2d(x1, x2, s1, s2):\n"
+        "    eps = 1e-6\n"
+        "    g1, g2 = 0.2 * x1, 4 * x2\n"
+        "    s1 += g1 ** 2\n"
+        "    s2 += g2 ** 2\n"
+        "    x1 -= eta / math.sqrt(s1 + eps) * g1\n"
+        "    x2 -= eta / math.sqrt(s2 + eps) * g2\n"
+        "    return x1, x2, s1, s2\n", ns)
+    m = check(ns['momentum_2d'], 'momentum')
+    assert m.passed and "{'lr': 0.4, 'momentum': 0.5}" in m.message
+    assert check(ns['gd_2d'], 'sgd', f_grad=lambda x1, x2: (2 * x1, 4 * x2)).passed
+    assert check(ns['adagrad_2d'], 'adagrad').passed
+    assert check(ns['adagrad_2d'], 'adagrad', hyperparams={'lr': 0.3}).first_bad_step == 1
