@@ -18,6 +18,10 @@ from .common import (add_training_arguments, check_out_dir, check_out_file, hype
                      names_list, write_runs_json)
 
 
+#: looked up by the CLI before main runs (offline: one line, exit code 2, before any import)
+NEEDS_DATA = ('airfoil',)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_training_arguments(p)
     p.set_defaults(seed=0)          # the point of comparing: one seed for every backend
@@ -67,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
     check_out_dir(args.out)
     check_out_file(args.json)
     names, explicit = parse_backends(args.backends)
-    require('airfoil')              # once, before any backend loads or trains
+    require(*NEEDS_DATA)            # once, before any backend loads (the CLI did it already)
     backends = {}
     for name in names:              # fail (or skip) before any training starts
         try:

@@ -9,6 +9,10 @@ from .common import (add_training_arguments, check_out_dir, check_out_file, hype
                      write_runs_json)
 
 
+#: looked up by the CLI before main runs (offline: one line, exit code 2, before any import)
+NEEDS_DATA = ('airfoil',)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_training_arguments(p)
     p.add_argument('--backend', default='numpy', help=f"one of: {', '.join(BACKENDS)}")
