@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -20,18 +21,28 @@ EXIT_INTERRUPTED = 130
 FIGURE_SUFFIXES = ('.png', '.svg', '.pdf')
 
 
+#: seconds after a first signal during which another one is ignored (the cleanup runs)
+GRACE_SECONDS = 2.0
+
+
 @contextlib.contextmanager
 def signals_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM raise ``KeyboardInterrupt`` once; later ones are ignored."""
+    """Within the block, SIGINT and SIGTERM raise ``KeyboardInterrupt``.
+
+    A second signal within :data:`GRACE_SECONDS` of the first is ignored, so that a
+    double Ctrl-C cannot cut the cleanup short; a later one raises again (should some
+    library have swallowed the first, the user can still stop the command).
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    hit = []
+    hit: list[float] = []
 
     def handler(signum, frame):
-        if hit:
+        now = time.monotonic()
+        if hit and now - hit[-1] < GRACE_SECONDS:
             return
-        hit.append(signum)
+        hit.append(now)
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}

@@ -54,12 +54,13 @@ def assert_clean_interrupt(code: int, lines: list[str], out: Path, since: float 
     return len(figures)
 
 
-@pytest.mark.parametrize('sig, after', [(signal.SIGINT, 1), (signal.SIGTERM, 4)])
-def test_signal_mid_run_leaves_finished_figures_and_no_report(sig, after, tmp_path):
+@pytest.mark.parametrize('sig, after, times', [(signal.SIGINT, 1, 1), (signal.SIGTERM, 4, 3)])
+def test_signal_mid_run_leaves_finished_figures_and_no_report(sig, after, times, tmp_path):
     out = tmp_path / 'out'
     proc = start(out)
     wait_for_figures(proc, out, after)
-    proc.send_signal(sig)
+    for _ in range(times):          # signals in quick succession do not cut the cleanup short
+        proc.send_signal(sig)
     n = assert_clean_interrupt(*finish(proc), out)
     assert n >= after
 
