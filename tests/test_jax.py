@@ -346,3 +346,14 @@ def test_bench_times_eager_jit_and_the_hand_written_loops_on_the_same_run():
     goals = [g['goal'] for g in bench.goals(ms, [])]
     assert 'jax train_ch11 compile=True vs hand-written jitted loop, batch 10' in goals
     assert 'jax scratch compile=True vs eager, batch 10, per epoch after the trace' in goals
+
+
+def test_compare_puts_jax_beside_numpy(tmp_path, capsys):
+    from d2l_optim.cli import main
+    out, js = tmp_path / 'figs', tmp_path / 'runs.json'
+    assert main(['compare', 'adam', '--backends', 'numpy,jax', '--epochs', '1',
+                 '--out', str(out), '--json', str(js)]) == 0
+    rows = {r.split()[0]: r.split()[1:] for r in capsys.readouterr().out.splitlines()[2:4]}
+    assert rows['numpy'][0] == rows['jax'][0] and float(rows['jax'][2]) <= 1e-4
+    runs = json.loads(js.read_text())
+    assert [r['backend'] for r in runs] == ['numpy', 'jax'] and len(runs[1]['losses']) == 7
