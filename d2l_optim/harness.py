@@ -181,7 +181,7 @@ def _batch_loss(net: Callable, X: Any, y: Any, loss: Callable, xp: Any) -> Any:
     out_shape, y_shape = tuple(getattr(out, 'shape', ())), tuple(getattr(y, 'shape', ()))
     if out_shape != y_shape and out_shape and y_shape and \
             int(np.prod(out_shape)) == int(np.prod(y_shape)):
-        y = xp.reshape(y, out_shape)
+        y = y.reshape(out_shape) if hasattr(y, 'reshape') else xp.reshape(y, out_shape)
     return loss(out, y)
 
 
