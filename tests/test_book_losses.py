@@ -13,6 +13,15 @@ import pytest
 SEED, EPOCHS = 0, 2
 
 
+def adapter(name):
+    """``d2l_optim.backends.<name>``, or a skip that says why it cannot run here."""
+    from d2l_optim.backend import BackendUnavailable, load_backend
+    try:
+        return load_backend(name)
+    except BackendUnavailable as e:
+        pytest.skip(str(e))
+
+
 def book_start(d2l, batch_size=10):
     """The data and the first weights exactly as ``fit_concise_ch11(seed=SEED)`` draws them."""
     data_iter, feature_dim = d2l.get_data_ch11(batch_size)
@@ -111,7 +120,7 @@ def test_keras_mean_squared_error():
 
 
 def test_gluon_l2loss():
-    d2l = pytest.importorskip('d2l_optim.backends.mxnet')     # its numpy.bool shim comes first
+    d2l = adapter('mxnet')      # before `import mxnet`: the adapter's numpy.bool shim comes first
     from mxnet import autograd, gluon, init, np as mnp
     data_iter, w0, b0 = book_start(d2l)
     net = gluon.nn.Sequential()
@@ -163,7 +172,7 @@ def test_train_2d_takes_the_books_trainer_with_and_without_f_grad():
 
 @pytest.mark.parametrize('name', ['numpy', 'torch', 'tensorflow', 'mxnet'])
 def test_load_array_animator_and_timer_take_what_the_books_cells_pass(name):
-    d2l = pytest.importorskip(f'd2l_optim.backends.{name}')
+    d2l = adapter(name)
     X = np.arange(60, dtype=np.float32).reshape(12, 5)
     y = np.arange(12, dtype=np.float32)
     for arrays in [(X, y), (d2l.tensor(X), d2l.tensor(y))]:         # NumPy arrays or tensors
