@@ -357,3 +357,20 @@ def test_compare_puts_jax_beside_numpy(tmp_path, capsys):
     assert rows['numpy'][0] == rows['jax'][0] and float(rows['jax'][2]) <= 1e-4
     runs = json.loads(js.read_text())
     assert [r['backend'] for r in runs] == ['numpy', 'jax'] and len(runs[1]['losses']) == 7
+
+
+def test_a_learners_own_adam_keeps_counting_when_jitted():
+    """The book's cells advance hyperparams['t'] themselves; under jax.jit t is an argument."""
+    def adam(params, grads, states, hyperparams):
+        b1, b2, t = 0.9, 0.999, hyperparams['t']
+        for p, (v, s), g in zip(params, states, grads):
+            v.assign(b1 * v + (1 - b1) * g)
+            s.assign(b2 * s + (1 - b2) * jnp.square(g))
+            p.assign(p - hyperparams['lr'] * (v / (1 - b1 ** t)) / (jnp.sqrt(s / (1 - b2 ** t)) + 1e-6))
+        hyperparams['t'] += 1
+
+    data_iter, fd = d2l.get_data_ch11(10)
+    hp = {'lr': 0.01, 't': 1}
+    run = d2l.fit_ch11(adam, d2l.init_adam_states(fd), hp, data_iter, fd, seed=0, compile=True)
+    assert hp['t'] == 301
+    assert np.max(np.abs(np.array(run.losses) - _numpy_curve('adam'))) <= 1e-5
