@@ -12,6 +12,9 @@ import numpy as np
 from ..rules import RULES, get_rule
 from .common import HYPERPARAM_FLAGS, atomic_write_text
 
+#: looked up once by the CLI before any work (offline: one line, exit 2)
+NEEDS_DATA = ('airfoil',)
+
 
 def parse_values(flag: str, text: str) -> list[float]:
     """``LO:HI:N`` -> N log-spaced values from LO to HI; ``a,b,c`` -> those values as given."""
