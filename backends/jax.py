@@ -15,8 +15,8 @@ built-ins are optax (:func:`optax_hyperparams` renames the book's ``lr``, ``gamm
 ``beta1``, ``beta2``). ``compile=True`` is ``jax.jit`` of the whole step: the boxes
 the step reads or writes become its inputs and outputs (found on a shape-only first
 pass), and ``jax.jit`` keeps one trace per batch shape, so a short last batch is
-traced once, not every epoch. Everything runs float32 on the CPU; nothing here
-changes JAX's global configuration.
+traced once, not every epoch. Everything runs float32 (x64 stays off) on JAX's
+default device, the CPU with the CPU wheel; nothing here changes JAX's global configuration.
 """
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ from d2l_optim import harness
 from d2l_optim.backend import Backend
 from d2l_optim.book import book_api
 
-_CPU = jax.devices('cpu')[0]
 _TAPE: list = []        # while compile=True looks for the boxes a step touches: {box: value}
 
 
@@ -122,8 +121,10 @@ def _tensor(a: Any) -> jax.Array:
 
 
 def _variable(a: Any) -> Variable:
-    """A box whose array is placed on the CPU: steps that use it run there."""
-    return Variable(jax.device_put(np.asarray(unbox(a), dtype=np.float32), _CPU))
+    """A box around a float32 array on JAX's default device (the CPU with the CPU wheel that
+    ``d2l-optim[jax]`` installs). Not ``device_put`` to a device: a committed array would make
+    the jitted step's outputs differ in placement from its first inputs, and compile twice."""
+    return Variable(_tensor(a))
 
 
 def _assign(target: Variable, value: Any) -> None:
@@ -146,21 +147,24 @@ def _gradients(loss_fn: Callable[[], Any], params: list, analytic: Callable) -> 
 
 
 def _compile(fn: Callable) -> Callable:
-    """``compile=True``: ``fn`` as one ``jax.jit`` function. A first shape-only pass
-    (``jax.eval_shape``) records the boxes ``fn`` touches; the jitted function takes
-    their arrays and returns the new ones, which are put back in the boxes."""
+    """``compile=True``: ``fn`` as one ``jax.jit`` function. The boxes ``fn`` touches are
+    ``fn.boxes`` if it lists them (the optax step does), else found by a first shape-only
+    pass (``jax.eval_shape``); the jitted function takes their arrays and returns the new
+    ones, which are put back in the boxes."""
     jitted: list = []
 
     def call(*args):
         if not jitted:
-            _TAPE.append({})
-            try:
-                jax.eval_shape(fn, *args)
-            finally:
-                touched = _TAPE.pop()
-                for box, value in touched.items():
-                    box._value = value
-            boxes = list(touched)
+            boxes = list(getattr(fn, 'boxes', ()))
+            if not boxes:
+                _TAPE.append({})
+                try:
+                    jax.eval_shape(fn, *args)
+                finally:
+                    touched = _TAPE.pop()
+                    for box, value in touched.items():
+                        box._value = value
+                boxes = list(touched)
 
             def pure(values, *args):        # runs once per batch shape, while jit traces
                 before = [box._value for box in boxes]
@@ -235,6 +239,7 @@ def _concise(trainer: Any, hyperparams: dict, w0: np.ndarray, b0: np.ndarray):
         updates, opt_state.value = optimizer.update(grad(params.value, X, y), opt_state.value,
                                                     params.value)
         params.value = optax.apply_updates(params.value, updates)
+    step.boxes = (params, opt_state)        # what compile=True passes in and out of the jit
     return step, lambda X: harness.linreg(X, *params.value, jnp)
 
 
