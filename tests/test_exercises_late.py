@@ -76,18 +76,3 @@ def test_the_solution_cells_pass_check_on_numpy():
         assert check(scope[f'my_{rule}'], rule), section
         if f'book_{rule}' in scope:
             assert check(scope[f'book_{rule}'], rule), section
-
-
-@pytest.mark.notebooks
-def test_lr_scheduling_exercises_print_their_numbers(tmp_path, monkeypatch):
-    nbclient = pytest.importorskip('nbclient')
-    from test_notebooks import check_expected, stdout_of
-    nb = _notebook('11.11')
-    for cell in nb.cells:
-        if 'parameters' in cell.metadata.get('tags', []):
-            cell.source = 'BACKEND = "numpy"'
-    monkeypatch.setenv('MPLBACKEND', 'Agg')
-    nbclient.NotebookClient(nb, timeout=600, kernel_name='python3',
-                            resources={'metadata': {'path': str(tmp_path)}}).execute()
-    missing = check_expected('11.11', stdout_of(nb))
-    assert not missing, '; '.join(missing)

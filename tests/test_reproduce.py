@@ -139,7 +139,7 @@ def test_bad_choices_name_the_valid_ones(tmp_path, capsys, argv, message):
 
 def test_concise_table_covers_every_backend_and_imports_lazily():
     for rule, per_backend in airfoil_runs.CONCISE.items():
-        assert set(per_backend) == {'numpy', 'torch', 'tensorflow', 'mxnet'}, rule
+        assert set(per_backend) == {'numpy', 'torch', 'tensorflow', 'mxnet', 'jax'}, rule
         assert per_backend['numpy'][0] in ('sgd', 'momentum', rule)
     assert airfoil_runs.concise_trainer('rmsprop', 'numpy') == ('rmsprop', {'lr': 0.01, 'gamma': 0.9})
     # the book's PyTorch/TensorFlow SGD rates doubled for the half squared loss (docs/book-bugs.md)
