@@ -156,9 +156,13 @@ BOOK_CONCISE = {'sgd': ('sgd', {'lr': 0.05}), 'momentum': ('sgd', {'lr': 0.005, 
 
 @pytest.mark.parametrize('rule', list(BOOK_CONCISE))
 def test_optax_with_the_books_hyperparameters_lands_in_the_books_loss_range(rule, capsys):
+    """Seeded: unseeded, Adadelta (rho 0.9, 2 epochs) ends anywhere in about 0.250-0.263, on
+    optax and torch.optim alike (10 seeds gave the same 0.2504-0.2589 on both), so an unseeded
+    run sometimes passes 0.26 (CI saw 0.2622). Seed 0 gives 0.2572 on both."""
     trainer, hp = BOOK_CONCISE[rule]
     data_iter, _ = d2l.get_data_ch11(10)
-    _, losses = d2l.train_concise_ch11(trainer, hp, data_iter, compile=True)   # eager: 5x the time
+    _, losses = d2l.train_concise_ch11(trainer, hp, data_iter, compile=True,    # eager: 5x the time
+                                       seed=0)
     assert len(losses) == 15 and OPTIMUM <= losses[-1] <= GOOD
     line = capsys.readouterr().out
     assert line.startswith('loss: 0.2') and line.endswith(' sec/epoch\n')
