@@ -265,24 +265,5 @@ _backend = Backend(
 
 globals().update(book_api(_backend))
 
-# 11.11: the schedulers are the core's; LeNet on JAX is not written yet, and its names say so.
-from d2l_optim.classify import Accumulator, accuracy  # noqa: E402,F401
-from d2l_optim.fashion_mnist import get_fashion_mnist_labels  # noqa: E402,F401
-from d2l_optim.schedulers import (CosineScheduler, FactorScheduler,  # noqa: E402,F401
-                                  MultiFactorScheduler, SquareRootScheduler)
-
-LENET_NOT_YET = ("11.11's LeNet is not on the JAX backend yet: run 11.11 with BACKEND = 'torch', "
-                 "'tensorflow' or 'mxnet' (or 'numpy' for its MLP)")
-
-
-def _lenet_not_yet(name: str) -> Callable:
-    def not_yet(*args: Any, **kwargs: Any):
-        raise NotImplementedError(LENET_NOT_YET)
-    not_yet.__name__ = name
-    not_yet.__doc__ = LENET_NOT_YET
-    return not_yet
-
-
-for _name in ('LeNet', 'try_gpu', 'evaluate_accuracy_gpu', 'load_data_fashion_mnist', 'train_ch6',
-              'fit_ch6', 'builtin_scheduler'):
-    globals()[_name] = _lenet_not_yet(_name)
+# 11.11: LeNet, Fashion-MNIST and the train_ch6 names (kept in their own module).
+from d2l_optim.backends.jax_lenet import *  # noqa: E402,F401,F403
