@@ -324,15 +324,15 @@ if __name__ == '__main__':      # the optax column of docs/scratch-vs-builtin.md
               f'{measure_steps(case):.1e} | {measure_airfoil(case):.1e} | {case.reason} |')
 
 
-def test_lenet_names_say_in_one_sentence_that_they_are_not_on_jax_yet():
-    from d2l_optim.backend import BackendUnavailable
-    for name in ('LeNet', 'train_ch6', 'load_data_fashion_mnist', 'evaluate_accuracy_gpu'):
-        with pytest.raises(NotImplementedError, match=r"^11\.11's LeNet is not on the JAX backend yet: "
-                                                      r"run 11\.11 with BACKEND = 'torch'"):
-            getattr(d2l, name)()
+def test_lenet_names_are_jax_lenets():
+    """11.11's names on ``d2l`` are the JAX LeNet module's (tests/test_lenet.py trains them)."""
+    import d2l_optim.backends.jax_lenet as lenet
+    for name in ('LeNet', 'train_ch6', 'fit_ch6', 'load_data_fashion_mnist', 'evaluate_accuracy_gpu',
+                 'try_gpu', 'builtin_scheduler'):
+        assert getattr(d2l, name) is getattr(lenet, name), name
+    assert not hasattr(d2l, 'LENET_NOT_YET')
     assert d2l.SquareRootScheduler(0.1)(4) == pytest.approx(0.1 / np.sqrt(5))   # the core's
-    with pytest.raises(BackendUnavailable, match="11.11's LeNet is not on the JAX backend yet"):
-        import d2l_optim.backends.jax_lenet  # noqa: F401
+    assert float(d2l.builtin_scheduler(d2l.CosineScheduler(20, 0.3, 0.01))(10)) == pytest.approx(0.155, rel=1e-6)
 
 
 def test_bench_times_eager_jit_and_the_hand_written_loops_on_the_same_run():
