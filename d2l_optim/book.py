@@ -83,7 +83,7 @@ class _LazyPyplot:
     """``d2l.plt`` without importing matplotlib until it is used."""
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(plotting._plt(), name)
+        return getattr(plotting.pyplot(), name)
 
 
 def book_api(backend: Backend) -> dict[str, Any]:

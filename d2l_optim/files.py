@@ -12,11 +12,18 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
 
 #: every file this process finished writing, in order (the interrupt message counts them)
 finished: list[Path] = []
 _swept: set[Path] = set()
+
+
+def record_finished(paths: Iterable[str | os.PathLike]) -> None:
+    """Count files another process finished (a ``reproduce`` worker) as this one's, once each."""
+    for p in map(Path, paths):
+        if p not in finished:
+            finished.append(p)
 
 
 def _pid_of(part: Path) -> int | None:

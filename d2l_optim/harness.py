@@ -16,7 +16,7 @@ import numpy as np
 
 from .data import ArrayLoader
 from .ops import scalar_ops, to_numpy, to_scalar
-from .plotting import Animator, Timer, plot, set_figsize, _plt
+from .plotting import Animator, Timer, plot, set_figsize, pyplot
 from .rules import Rule, apply_rule, get_rule, validate_hyperparams
 
 
@@ -117,7 +117,7 @@ def show_trace_2d(f: Callable, results: Sequence, backend: Any = None):
     """The trajectory over the contour lines of f (float, 0-d and shape-(1,) points all work)."""
     pts = np.array([[to_scalar(a), to_scalar(b)] for a, b in results])
     set_figsize()
-    plt = _plt()
+    plt = pyplot()
     plt.plot(pts[:, 0], pts[:, 1], '-o', color='#ff7f0e')
     g1, g2 = np.meshgrid(np.arange(-5.5, 1.0, 0.1, dtype=np.float32),
                          np.arange(-3.0, 1.0, 0.1, dtype=np.float32))

@@ -17,7 +17,8 @@ from .ops import to_numpy
 _FIGSIZE = [(3.5, 2.5)]
 
 
-def _plt():
+def pyplot():
+    """``matplotlib.pyplot``, imported on first use (importing the core draws nothing)."""
     import matplotlib.pyplot as plt
     return plt
 
@@ -25,13 +26,14 @@ def _plt():
 _NON_INTERACTIVE = {'agg', 'cairo', 'pdf', 'pgf', 'ps', 'svg', 'template'}
 
 
-def _interactive_backend() -> bool:
+def interactive_backend() -> bool:
     """Whether ``plt.show()`` can put a window on screen (an IDE or desktop session)."""
     import matplotlib
     return matplotlib.get_backend().lower() not in _NON_INTERACTIVE
 
 
-def _in_notebook() -> bool:
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (where figures are shown live, in the cell)."""
     shell = sys.modules.get('IPython')
     ip = shell.get_ipython() if shell and hasattr(shell, 'get_ipython') else None
     return ip is not None and 'IPKernelApp' in getattr(ip, 'config', {})
@@ -39,7 +41,7 @@ def _in_notebook() -> bool:
 
 def use_svg_display() -> None:
     """Render inline figures as SVG in Jupyter (a no-op elsewhere)."""
-    if _in_notebook():
+    if in_notebook():
         from matplotlib_inline import backend_inline
         backend_inline.set_matplotlib_formats('svg')
 
@@ -47,7 +49,7 @@ def use_svg_display() -> None:
 def set_figsize(figsize: tuple[float, float] = (3.5, 2.5)) -> None:
     use_svg_display()
     _FIGSIZE[0] = tuple(figsize)
-    _plt().rcParams['figure.figsize'] = figsize
+    pyplot().rcParams['figure.figsize'] = figsize
 
 
 def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend) -> None:
@@ -76,7 +78,7 @@ def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
          xscale='linear', yscale='linear', fmts=('-', 'm--', 'g-.', 'r:'), figsize=None,
          axes=None):
     """Plot one or more curves, the book's way."""
-    plt = _plt()
+    plt = pyplot()
     if axes is None:
         axes = plt.figure(figsize=figsize or _FIGSIZE[0]).gca()
     Xs = _as_series(X)
@@ -143,7 +145,7 @@ class Animator:
         self.X: list[list[float]] | None = None
         self.Y: list[list[float]] | None = None
         self.fig = self.axes = self._handle = None
-        self.live = _in_notebook()
+        self.live = in_notebook()
         self._last_draw = 0.0
 
     def add(self, x, y) -> None:
@@ -168,8 +170,8 @@ class Animator:
     def draw(self):
         """Draw every curve recorded so far; return the figure."""
         if self.fig is None:
-            if self.live or _interactive_backend():
-                self.fig, axes = _plt().subplots(*self.shape, figsize=self.figsize)
+            if self.live or interactive_backend():
+                self.fig, axes = pyplot().subplots(*self.shape, figsize=self.figsize)
             else:   # headless: a figure pyplot does not track, so runs never pile up
                 from matplotlib.figure import Figure
                 self.fig = Figure(figsize=self.figsize)
@@ -187,7 +189,7 @@ class Animator:
         self.draw()
         if self._handle is None:
             self._handle = display.display(self.fig, display_id=True)
-            _plt().close(self.fig)   # shown through the handle, not again at cell end
+            pyplot().close(self.fig)   # shown through the handle, not again at cell end
         else:
             self._handle.update(self.fig)
         self._last_draw = time.perf_counter()
@@ -197,7 +199,7 @@ class Animator:
         desktop session; headless, nothing is drawn until :meth:`save`."""
         if self.live:
             self._show_live()
-        elif _interactive_backend():
+        elif interactive_backend():
             self.draw()
 
     def save(self, path) -> None:

@@ -71,9 +71,9 @@ def compare(steps: int = STEPS, start: tuple[float, float] = START) -> dict[str,
 
 def new_figure(figsize: tuple[float, float]):
     """A pyplot figure in Jupyter or a desktop session; an untracked one when headless."""
-    from .plotting import _in_notebook, _interactive_backend, _plt
-    if _in_notebook() or _interactive_backend():
-        return _plt().figure(figsize=figsize)
+    from .plotting import in_notebook, interactive_backend, pyplot
+    if in_notebook() or interactive_backend():
+        return pyplot().figure(figsize=figsize)
     from matplotlib.figure import Figure
     return Figure(figsize=figsize)
 

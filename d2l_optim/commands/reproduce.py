@@ -3,6 +3,7 @@ report against the book's printed numbers (``DIR/report.md``, ``DIR/report.html`
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -12,8 +13,10 @@ import traceback
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..backend import BACKENDS, BackendUnavailable
-from .common import atomic_write_text, check_out_dir, check_out_file, names_list, seed_int
+from .. import files
+from ..backend import BACKENDS, BackendUnavailable, installed_backends
+from ..workers import default_jobs, run_units
+from .common import atomic_write_text, check_out_dir, check_out_file, names_list, positive_int, seed_int
 
 #: the sections whose experiments train on the airfoil data (looked up once, before any runs)
 AIRFOIL_SECTIONS = ('11.5', '11.6', '11.7', '11.8', '11.9', '11.10')
@@ -62,6 +65,70 @@ class CompiledHarnesses:
         return ' + '.join(modes)
 
 
+#: rough seconds per unit on this machine (longest first keeps two workers evenly busy)
+UNIT_COST = {'mxnet': 21, 'tensorflow': 14, 'jax': 14, 'torch': 9, 'core': 5, 'numpy': 4, '11.10+': 2}
+
+
+def UNIT_ORDER(label: str) -> int:
+    """Where a unit's wall time goes in the report's list: core, the backends, then 11.10+."""
+    order = ['core', *BACKENDS, '11.10+']
+    return order.index(label) if label in order else len(order)
+
+
+def _execute(exp: Any, d2l: Any, ctx: Any, label: str, out: Path) -> tuple:
+    """One experiment on one backend as ``(row, its first run or None)``; an error becomes
+    the row's ``error`` (the report names it, the other experiments go on)."""
+    from .. import sections as ex
+    from ..plotting import pyplot
+    from ..report import Row
+    book_text, run = '', None
+    try:
+        result = ex.run(exp, d2l, ctx)
+        book_text, verdict = ex.check_book(exp, result)
+        mode = d2l.mode() if isinstance(d2l, CompiledHarnesses) else ''
+        note = '; '.join(x for x in (result.note, mode and f'mode: {mode}') if x)
+        row = Row(exp.section, exp.name, exp.title, label, result.text, book_text, verdict,
+                  result.sec_per_epoch, result.wall_s, dict(result.values),
+                  _save_figures(result, exp, label, out), note)
+        if result.runs:     # for the all-backends overlay: the curve, not its live figure
+            run = dataclasses.replace(result.runs[0], animator=None)
+    except Exception as e:
+        book_text = book_text or ex.check_book(exp, ex.Result())[0]
+        row = Row(exp.section, exp.name, exp.title, label, '', book_text,
+                  error=f'{type(e).__name__}: {e}')
+        traceback.print_exc(file=sys.stderr)
+    finally:
+        pyplot().close('all')
+    return row, run
+
+
+def run_unit(unit: dict, emit: Any) -> None:
+    """One unit of ``reproduce`` (the core's experiments, one backend's, or 11.10+), in this
+    process or a worker's: every row is sent as ``('row', label, (row, key, run))`` and the
+    unit's wall time last, as ``('wall', label, seconds)``."""
+    import matplotlib
+    matplotlib.use('Agg')
+    from .. import sections as ex
+    from ..backend import load_backend
+    start, label, out = time.perf_counter(), unit['label'], Path(unit['out'])
+    if unit['kind'] == 'sensitivity':
+        from ..sections import sensitivity
+        emit(('rows', label, sensitivity.section_rows(unit['names'], out, unit['seed'])))
+    else:
+        try:
+            d2l = load_backend('numpy' if unit['kind'] == 'core' else label)
+        except (BackendUnavailable, ImportError) as e:
+            emit(('unavailable', label, str(e)))
+            return
+        if unit['kind'] == 'backend':
+            d2l = CompiledHarnesses(d2l, unit['eager'])
+        ctx = ex.Context(unit['seed'])
+        for key in unit['keys']:
+            row, run = _execute(ex.EXPERIMENTS[key], d2l, ctx, label, out)
+            emit(('row', label, (row, key, run)))
+    emit(('wall', label, time.perf_counter() - start))
+
+
 def _split(values: Sequence[str] | None) -> list[str] | None:
     """``--backends numpy,torch`` and ``--backends numpy torch`` alike."""
     return names_list(values)
@@ -79,6 +146,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument('--out', default='out/reproduce', help='folder for report.md, report.html and the PNGs')
     p.add_argument('--json', default=None, help='also write every row as JSON to this path')
     p.add_argument('--seed', type=seed_int, default=0, help='one seed for weights, minibatches and noise')
+    p.add_argument('--jobs', type=positive_int, default=None,
+                   help='processes running backends side by side (default: one per core, here '
+                        f'{os.cpu_count()}); 1 runs everything in one process, for timings '
+                        'taken on an otherwise idle machine')
     p.add_argument('--eager', action='store_true',
                    help="run every step eagerly, as the book times it (default: TensorFlow's "
                         'steps traced by tf.function (and JAX jitted), which give the same losses '
@@ -133,14 +204,14 @@ def _figure_name(exp: Any, backend: str, fig_name: str, several: bool) -> str:
 
 
 def _save_figures(result: Any, exp: Any, backend: str, out: Path) -> list[str]:
-    from ..plotting import _plt, save_figure
+    from ..plotting import pyplot, save_figure
     names = []
     for fig_name, fig in result.figures.items():
         if fig is None:
             continue
         name = _figure_name(exp, backend, fig_name, len(result.figures) > 1)
         save_figure(fig, out / name)
-        _plt().close(fig)
+        pyplot().close(fig)
         names.append(name)
     return names
 
@@ -164,11 +235,15 @@ def _clear_previous_run(out: Path) -> list[Path]:
 
 def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, out: str | os.PathLike,
               seed: int = 0, json_path: str | None = None, progress_stream: Any = None,
-              epochs: int | None = None, eager: bool = False) -> dict:
+              epochs: int | None = None, eager: bool = False, jobs: int | None = None) -> dict:
     """Run the experiments, write the report; returns ``{'rows', 'paths', 'meta', ...}``.
 
     ``eager=False`` compiles the training steps where :data:`COMPILED` says so; each
-    row's note says which mode it ran in.
+    row's note says which mode it ran in. ``jobs`` processes run the units (the core's
+    experiments, each backend's, the sensitivity section) side by side, one per core by
+    default (:func:`d2l_optim.workers.default_jobs`); ``jobs=1`` runs all in this process.
+    Rows and figures are the same either way; timings are each process's own, taken
+    while the other cores are busy too.
     """
     import matplotlib
     matplotlib.use('Agg')           # a batch job: never open windows
@@ -176,7 +251,7 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
     from ..backend import load_backend
     from ..report import Row, summary, write_report
 
-    total_start = time.perf_counter()
+    total_start, wall_clock_start = time.perf_counter(), time.time()
     with_11_11 = sections is not None and '11.11' in sections
     with_sensitivity = sections is None or any(x in SENSITIVITY for x in sections)
     named_only = with_11_11 or (sections is not None and with_sensitivity)
@@ -190,7 +265,15 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
     if with_sensitivity or any(e.section in AIRFOIL_SECTIONS for e in exps):
         from ..data import require
         require('airfoil')          # once: missing or corrupt data stops here, before any backend loads
-    if backends is None:
+    n_units = bool(exps) * (1 + len(installed_backends() if backends is None else backends)) \
+        + with_sensitivity
+    jobs = default_jobs(n_units) if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f'--jobs must be >= 1, got {jobs}')
+    if backends is None and jobs > 1:
+        # each worker imports its own framework; one that cannot load there is skipped
+        names, skipped = installed_backends(), {}
+    elif backends is None:
         names, skipped = ex.available_backends()
     else:
         unknown = [b for b in backends if b not in BACKENDS]
@@ -206,56 +289,51 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
 
     core = [e for e in exps if not e.per_backend]
     per_backend = [e for e in exps if e.per_backend]
-    progress = Progress(len(core) + len(per_backend) * len(names), progress_stream)
+    units = ([{'kind': 'core', 'label': ex.CORE, 'keys': [e.key for e in core]}] if core else []) \
+        + [{'kind': 'backend', 'label': name, 'keys': [e.key for e in per_backend]}
+           for name in (names if per_backend else [])]
+    if with_sensitivity:
+        from ..sections import sensitivity
+        units.append({'kind': 'sensitivity', 'label': sensitivity.SECTION, 'names': list(names)})
+    for unit in units:
+        unit.update(seed=seed, eager=eager, out=str(out))
+    units.sort(key=lambda u: -UNIT_COST.get(u['label'], 1))      # the longest first, on any free worker
+    progress = Progress(len(core) + len(per_backend) * len(names) + bool(with_sensitivity),
+                        progress_stream)
     rows: list[Row] = []
     runs_by_exp: dict[str, dict[str, Any]] = {}
     backend_wall: dict[str, float] = {}
 
-    def execute(exp: Any, d2l: Any, ctx: Any, label: str) -> None:
-        book_text = ''
-        try:
-            result = ex.run(exp, d2l, ctx)
-            book_text, verdict = ex.check_book(exp, result)
-            mode = d2l.mode() if isinstance(d2l, CompiledHarnesses) else ''
-            note = '; '.join(x for x in (result.note, mode and f'mode: {mode}') if x)
-            row = Row(exp.section, exp.name, exp.title, label, result.text, book_text, verdict,
-                      result.sec_per_epoch, result.wall_s, dict(result.values),
-                      _save_figures(result, exp, label, out), note)
-            if result.runs:
-                runs_by_exp.setdefault(exp.key, {})[label] = result.runs[0]
-        except Exception as e:          # keep going; the report names the failure
-            book_text = book_text or ex.check_book(exp, ex.Result())[0]
-            row = Row(exp.section, exp.name, exp.title, label, '', book_text,
-                      error=f'{type(e).__name__}: {e}')
-            traceback.print_exc(file=sys.stderr)
-        finally:
-            from ..plotting import _plt
-            _plt().close('all')
-        rows.append(row)
-        progress.step(f'{exp.section} {exp.title[:50]} [{label}]')
+    def on_message(message: tuple) -> None:
+        kind, label, payload = message
+        if kind == 'row':
+            row, key, run = payload
+            files.record_finished(out / name for name in row.figures)
+            if run is not None:
+                runs_by_exp.setdefault(key, {})[label] = run
+            rows.append(row)
+            progress.step(f'{row.section} {row.title[:50]} [{label}]')
+        elif kind == 'rows':            # a section computed as a whole (11.10+)
+            for row in payload:
+                files.record_finished(out / name for name in row.figures)
+            rows.extend(payload)
+            progress.step(f'{label} [{len(payload)} rows]')
+        elif kind == 'unavailable':     # only when run in a worker: the parent did not import it
+            skipped[label] = payload
+            names.remove(label)
+            for _ in per_backend:
+                progress.step(f'[{label}: unavailable]')
+        else:
+            backend_wall[label] = payload
 
-    if core:
-        start = time.perf_counter()
-        d2l = load_backend('numpy')
-        ctx = ex.Context(seed)
-        for exp in core:
-            execute(exp, d2l, ctx, ex.CORE)
-        backend_wall[ex.CORE] = time.perf_counter() - start
-    for name in names if per_backend else []:
-        start = time.perf_counter()
-        ctx = ex.Context(seed)
-        try:
-            d2l = CompiledHarnesses(load_backend(name), eager)
-        except Exception as e:
-            for exp in per_backend:
-                rows.append(Row(exp.section, exp.name, exp.title, name, '',
-                                ex.check_book(exp, ex.Result())[0], error=f'{type(e).__name__}: {e}'))
-                progress.step(f'{exp.section} {exp.title[:50]} [{name}: unavailable]')
-            backend_wall[name] = time.perf_counter() - start
-            continue
-        for exp in per_backend:
-            execute(exp, d2l, ctx, name)
-        backend_wall[name] = time.perf_counter() - start
+    try:
+        run_units(run_unit, units, on_message, jobs)
+    except KeyboardInterrupt:
+        # a worker may have finished a figure and been stopped before it said so
+        files.record_finished(p for p in out.glob('*.png') if p.stat().st_mtime >= wall_clock_start)
+        raise
+    backend_wall = {u['label']: backend_wall[u['label']]
+                    for u in sorted(units, key=lambda u: UNIT_ORDER(u['label'])) if u['label'] in backend_wall}
 
     extra = _overlays(runs_by_exp, ex, out)
     titles = {s: ex.SECTION_TITLES[s] for s in ex.SECTIONS}
@@ -265,10 +343,6 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
         backend_wall['11.11'] = time.perf_counter() - start
         titles['11.11'] = 'Learning Rate Scheduling'
     if with_sensitivity:
-        from ..sections import sensitivity
-        start = time.perf_counter()
-        rows += sensitivity.section_rows(names, out, seed)
-        backend_wall[sensitivity.SECTION] = time.perf_counter() - start
         titles[sensitivity.SECTION] = sensitivity.TITLE
         titles = {k: titles[k] for k in sorted(titles, key=[*ex.SECTIONS, SENSITIVITY[0], '11.11'].index)}
     order = {s: i for i, s in enumerate([*ex.SECTIONS, SENSITIVITY[0], '11.11'])}
@@ -283,6 +357,8 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
         'backends': _versions(names) + (f" (skipped: {', '.join(f'{k}: {v}' for k, v in skipped.items())})"
                                         if skipped else ''),
         'seed': seed,
+        'processes': (f'{jobs}, side by side, each framework on one thread (--jobs 1: one process, '
+                      "the frameworks' own threads)" if jobs > 1 and len(units) > 1 else '1'),
         'wall time': f'{total:.1f} s total; ' + ', '.join(f'{k} {v:.1f} s' for k, v in backend_wall.items()),
     }
     md, page = write_report(out, rows, meta, titles, extra)
@@ -318,7 +394,7 @@ def _section_11_11(backends: Sequence[str], epochs: int | None, out: Path, seed:
 
 def _overlays(runs_by_exp: dict[str, dict[str, Any]], ex: Any, out: Path) -> dict[str, list[tuple[str, str]]]:
     """For every airfoil experiment run on two or more backends: their loss curves in one figure."""
-    from ..plotting import _plt, save_figure
+    from ..plotting import pyplot, save_figure
     extra: dict[str, list[tuple[str, str]]] = {}
     for key, runs in runs_by_exp.items():
         if len(runs) < 2:
@@ -328,14 +404,14 @@ def _overlays(runs_by_exp: dict[str, dict[str, Any]], ex: Any, out: Path) -> dic
         fig = overlay_figure(runs, title=exp.title)
         name = f'{exp.section}-{exp.name}-backends.png'
         save_figure(fig, out / name)
-        _plt().close(fig)
+        pyplot().close(fig)
         extra.setdefault(exp.section, []).append((f'{exp.title}: all backends, one seed', name))
     return extra
 
 
 def main(args: argparse.Namespace) -> int:
     result = reproduce(_split(args.backends), _split(args.sections), args.out, args.seed, args.json,
-                       epochs=args.epochs, eager=args.eager)
+                       epochs=args.epochs, eager=args.eager, jobs=args.jobs)
     from ..report import summary
     s = summary(result['rows'])
     walls = ', '.join(f'{k} {v:.1f} s' for k, v in result['backend_wall'].items())

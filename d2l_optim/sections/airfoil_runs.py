@@ -179,17 +179,17 @@ def quiet_in_notebook():
     created headless instead, so many runs in one cell cost no drawing (it was most of
     their time), and anything else they display is captured (what they print is kept).
     """
-    in_notebook = plotting._in_notebook
+    in_notebook = plotting.in_notebook
     if not in_notebook():
         yield
         return
     from IPython.utils.capture import capture_output
-    plotting._in_notebook = lambda: False
+    plotting.in_notebook = lambda: False
     try:
         with capture_output(stdout=False, stderr=False):
             yield
     finally:
-        plotting._in_notebook = in_notebook
+        plotting.in_notebook = in_notebook
 
 
 def overlay_backends(rule: str, hyperparams: dict | None = None, backends: Sequence[str] | None = None,

@@ -133,8 +133,8 @@ def available_backends(names: Iterable[str] | None = None) -> tuple[list[str], d
 def new_figure(figsize: tuple[float, float] = (3.5, 2.5), nrows: int = 1, ncols: int = 1, **kw):
     """``(fig, axes)``: a pyplot figure in Jupyter or a desktop session (shown at cell end),
     a free-standing one headless, so scripts never pile figures up in pyplot."""
-    if plotting._in_notebook() or plotting._interactive_backend():
-        return plotting._plt().subplots(nrows, ncols, figsize=figsize, **kw)
+    if plotting.in_notebook() or plotting.interactive_backend():
+        return plotting.pyplot().subplots(nrows, ncols, figsize=figsize, **kw)
     from matplotlib.figure import Figure
     fig = Figure(figsize=figsize)
     return fig, fig.subplots(nrows, ncols, **kw)
@@ -144,7 +144,7 @@ def new_figure(figsize: tuple[float, float] = (3.5, 2.5), nrows: int = 1, ncols:
 def captured_figure(figsize: tuple[float, float] = (3.5, 2.5)):
     """Run a pyplot-drawing core helper (``show_trace_2d`` draws on the current figure,
     ``show_trace`` makes its own) on a fresh figure; yields a list that then holds the figure."""
-    plt = plotting._plt()
+    plt = plotting.pyplot()
     fresh = plt.figure(figsize=figsize)
     box = [fresh]
     yield box
