@@ -452,6 +452,23 @@ def test_run_section_real_data_missing_is_clear(monkeypatch, tmp_path):
         se.run_section_11_11(['numpy'], epochs=3, data='real')
 
 
+def test_reproduce_11_11_on_jax(tmp_path):
+    """``d2l-optim reproduce --sections 11.11 --backends jax`` trains JAX's LeNet: five labelled rows,
+    the built-in (optax) rates checked against ours, a figure."""
+    jax_d2l()
+    from d2l_optim.cli import main
+    js = tmp_path / 'rows.json'
+    assert main(['reproduce', '--sections', '11.11', '--backends', 'jax', '--epochs', '2',
+                 '--out', str(tmp_path / 'r'), '--json', str(js)]) == 0
+    rows = json.loads(js.read_text())['rows']
+    assert [(r['backend'], r['experiment']) for r in rows] == [
+        ('jax', e) for e in ('constant', 'square-root', 'multi-factor', 'cosine', 'cosine-warmup')]
+    assert all(r['note'].startswith('LeNet (ReLU, max-pooling) on synthetic stand-in') for r in rows)
+    assert all(0 <= r['values']['test_acc'] <= 1 and r['values']['train_loss'] < 2.5 for r in rows)
+    assert (tmp_path / 'r' / '11.11-jax.png').stat().st_size > 0
+    assert max(se.builtin_lr_diff('jax', e, 30) for e in se.experiments()[1:]) < 1e-7
+
+
 def test_builtin_lr_check_in_rows(fw):
     name, _ = fw
     exp = se.experiments()[4]
@@ -480,7 +497,7 @@ def test_notebook_runs(backend, monkeypatch, tmp_path):
     nbformat = pytest.importorskip('nbformat')
     nbclient = pytest.importorskip('nbclient')
     if backend != 'numpy' and importlib.util.find_spec(backend) is None:
-        pytest.skip(f'{backend} is not installed')
+        pytest.skip(SKIP_REASON.get(backend, f'{backend} is not installed'))
     from test_notebooks import check_expected, notebook_backends, stdout_of
     if backend not in notebook_backends():
         pytest.skip(f'{backend} notebooks run in the other test environment ($D2L_OPTIM_NOTEBOOK_BACKENDS)')
