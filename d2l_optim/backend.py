@@ -81,17 +81,26 @@ def load_backend(name: str) -> Any:
     key = str(name).lower()
     if key not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
-    module, install = BACKENDS[key]
+    module = BACKENDS[key][0]
     try:
         return importlib.import_module(module)
     except BackendUnavailable:
         raise
     except ImportError as e:
-        if importlib.util.find_spec(FRAMEWORK[key]) is None:
-            raise BackendUnavailable(
-                f"backend {key!r} needs {FRAMEWORK[key]}, which is not installed; install it with: {install}"
-            ) from e
+        why = not_installed(key)
+        if why:
+            raise BackendUnavailable(why) from e
         raise
+
+
+def not_installed(name: str) -> str | None:
+    """Why backend ``name`` cannot load because its framework is absent (with the install
+    line), or None if the framework is there; cheap: nothing is imported."""
+    key = str(name).lower()
+    if importlib.util.find_spec(FRAMEWORK[key]) is not None:
+        return None
+    return (f"backend {key!r} needs {FRAMEWORK[key]}, which is not installed; install it with: "
+            f"{BACKENDS[key][1]}")
 
 
 def installed_backends() -> list[str]:

@@ -117,6 +117,23 @@ def test_compile_traces_once_per_batch_shape():
     assert np.max(np.abs(np.array(compiled.losses) - eager.losses)) <= 1e-5
 
 
+def test_a_second_run_of_the_same_step_reuses_its_xla_executable(monkeypatch):
+    """jax.jit's cache is per function and every run builds a new step; the adapter keeps
+    the executables by program text, so only a new program (here a new lr) compiles."""
+    compiles = []
+    real = jax.stages.Lowered.compile
+    monkeypatch.setattr(jax.stages.Lowered, 'compile',
+                        lambda self, *a, **k: compiles.append(1) or real(self, *a, **k))
+    data_iter, fd = d2l.get_data_ch11(10)
+    runs = [d2l.fit_ch11(d2l.adam, d2l.init_adam_states(fd), {'lr': lr}, data_iter, fd, 1,
+                         seed=0, compile=True) for lr in (0.013, 0.013, 0.017)]
+    assert len(compiles) == 2                   # 1500 rows in batches of 10: one shape
+    assert runs[0].losses == runs[1].losses and runs[2].losses != runs[1].losses
+    eager = d2l.fit_ch11(d2l.adam, d2l.init_adam_states(fd), {'lr': 0.017}, data_iter, fd, 1, seed=0)
+    assert np.max(np.abs(np.array(runs[2].losses) - eager.losses)) <= 1e-5
+    assert len(d2l.EXECUTABLES) <= d2l.EXECUTABLES_KEPT
+
+
 def test_concise_compile_equals_eager():
     for name, hp in (('adam', {'lr': 0.01}),):          # optax's state: a tuple of records
         runs = []

@@ -149,3 +149,17 @@ def test_workers_of_a_killed_parent_stop_by_themselves(tmp_path):
     proc.communicate(timeout=60)
     # each stops at its next message, i.e. after the experiment it is in (seconds here)
     assert all(gone(w, 60) for w in workers), workers
+
+
+def test_a_named_backend_that_is_not_installed_is_refused_before_any_work(tmp_path):
+    from d2l_optim.backend import BACKENDS, BackendUnavailable, installed_backends, not_installed
+    from d2l_optim.commands.reproduce import reproduce
+    absent = [b for b in BACKENDS if b not in installed_backends()]
+    if not absent:
+        pytest.skip('every framework is installed here (each environment lacks jax or mxnet)')
+    assert not_installed('numpy') is None
+    assert not_installed(absent[0]) == (f"backend {absent[0]!r} needs {absent[0]}, which is not "
+                                        f'installed; install it with: {BACKENDS[absent[0]][1]}')
+    with pytest.raises(BackendUnavailable, match=f'{absent[0]}: backend .* is not installed'):
+        reproduce(['numpy', absent[0]], ['11.7'], tmp_path / 'out', jobs=2)
+    assert not (tmp_path / 'out').exists()

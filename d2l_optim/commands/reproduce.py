@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import files
-from ..backend import BACKENDS, BackendUnavailable, installed_backends
+from ..backend import BACKENDS, BackendUnavailable, installed_backends, not_installed
 from ..workers import default_jobs, run_units
 from .common import atomic_write_text, check_out_dir, check_out_file, names_list, positive_int, seed_int
 
@@ -248,7 +248,6 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
     import matplotlib
     matplotlib.use('Agg')           # a batch job: never open windows
     from .. import sections as ex
-    from ..backend import load_backend
     from ..report import Row, summary, write_report
 
     total_start, wall_clock_start = time.perf_counter(), time.time()
@@ -270,8 +269,11 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
     jobs = default_jobs(n_units) if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f'--jobs must be >= 1, got {jobs}')
+    # one process: import each backend here first, skipping (or, if named, refusing) those
+    # that fail. Workers: each imports its own, so here only what is not installed is
+    # refused; one that fails to import in its worker is skipped, or if named, its rows
+    # carry the error.
     if backends is None and jobs > 1:
-        # each worker imports its own framework; one that cannot load there is skipped
         names, skipped = installed_backends(), {}
     elif backends is None:
         names, skipped = ex.available_backends()
@@ -279,7 +281,11 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
         unknown = [b for b in backends if b not in BACKENDS]
         if unknown:
             raise ValueError(f"unknown backend(s) {', '.join(unknown)}; choose from: {', '.join(BACKENDS)}")
-        names, missing = ex.available_backends(dict.fromkeys(backends))
+        if jobs > 1:
+            names = list(dict.fromkeys(backends))
+            missing = {b: why for b in names if (why := not_installed(b))}
+        else:
+            names, missing = ex.available_backends(dict.fromkeys(backends))
         if missing:          # asked for by name: say why it cannot run, before any work
             raise BackendUnavailable('; '.join(f'{k}: {v}' for k, v in missing.items()))
         skipped = {}
@@ -318,11 +324,16 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
                 files.record_finished(out / name for name in row.figures)
             rows.extend(payload)
             progress.step(f'{label} [{len(payload)} rows]')
-        elif kind == 'unavailable':     # only when run in a worker: the parent did not import it
+        elif kind == 'unavailable' and backends is None:    # a worker could not import it
             skipped[label] = payload
             names.remove(label)
             for _ in per_backend:
                 progress.step(f'[{label}: unavailable]')
+        elif kind == 'unavailable':     # named: every row says why
+            for exp in per_backend:
+                rows.append(Row(exp.section, exp.name, exp.title, label, '',
+                                ex.check_book(exp, ex.Result())[0], error=f'BackendUnavailable: {payload}'))
+                progress.step(f'{exp.section} {exp.title[:50]} [{label}: unavailable]')
         else:
             backend_wall[label] = payload
 
