@@ -57,6 +57,9 @@ MAX_BYTES = 2 * 1024 ** 3
 #: the least-squares optimum of the 1500-row airfoil problem, 1/2 mean squared residual
 LEAST_SQUARES_LOSS = 0.24169
 DTYPES = {'float32': np.float32, 'float64': np.float64}
+#: how to get float64 where a backend computes in float32 by default
+PRECISION_HINT = {'jax': "call jax.config.update('jax_enable_x64', True) before the sweep "
+                         "(or run it inside jax.enable_x64()), or use dtype='float32'"}
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,10 @@ def sweep(optimizer: str | Rule, grid: Mapping[str, Sequence[float]], seeds: Ite
                          f"(limit {MAX_BYTES / 2 ** 30:.0f} GiB); use fewer values or seeds, "
                          f"or split the grid")
     api = array_api(backend)
+    kept = api.to_numpy(api.asarray(np.zeros(1, ftype))).dtype
+    if kept != ftype:       # JAX, unless x64 is on: float64 arrays silently become float32
+        raise ValueError(f"dtype {dtype!r} on {api.name}: its arrays come back as {kept}; "
+                         f"{PRECISION_HINT.get(api.name, 'use dtype=' + repr('float32'))}")
 
     start = time.perf_counter()
     # Internal order is seed-major (k = s * G + g): runs sharing a seed are contiguous.

@@ -395,3 +395,17 @@ def test_a_learners_own_adam_keeps_counting_when_jitted():
     run = d2l.fit_ch11(adam, d2l.init_adam_states(fd), hp, data_iter, fd, seed=0, compile=True)
     assert hp['t'] == 301
     assert np.max(np.abs(np.array(run.losses) - _numpy_curve('adam'))) <= 1e-5
+
+
+def test_a_float64_sweep_needs_x64_and_then_is_float64():
+    from d2l_optim.sweep import sweep
+    with pytest.raises(ValueError, match=r"dtype 'float64' on jax: its arrays come back as float32; "
+                                         r"call jax.config.update\('jax_enable_x64', True\)"):
+        sweep('sgd', {'lr': [0.05]}, backend='jax', dtype='float64', num_epochs=1, batch_size=100)
+    with jax.enable_x64(True):
+        on_jax = sweep('sgd', {'lr': [0.05, 0.1]}, backend='jax', dtype='float64', num_epochs=1,
+                       batch_size=100)
+    on_numpy = sweep('sgd', {'lr': [0.05, 0.1]}, backend='numpy', dtype='float64', num_epochs=1,
+                     batch_size=100)
+    for a, b in zip(on_jax.runs, on_numpy.runs):
+        assert np.max(np.abs(np.array(a['losses']) - b['losses'])) <= 1e-12
