@@ -293,9 +293,10 @@ def _epoch_hook(scheduler: Any, model: _Classifier, builtin: bool) -> classify.E
     if scheduler is None:
         return None
     if builtin:
-        scheduler = builtin_scheduler(scheduler)
+        schedule = builtin_scheduler(scheduler)
+        return lambda t: float(schedule(t))        # optax's are float32 JAX scalars
     if callable(scheduler):          # ours, a learner's, or an optax schedule: all pure in t
-        return lambda t: float(scheduler(t))
+        return scheduler
     raise ValueError(f"scheduler must be a callable t -> lr, ours or an optax schedule, got {scheduler!r}")
 
 
