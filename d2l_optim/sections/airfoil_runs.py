@@ -218,6 +218,30 @@ def overlay_backends(rule: str, hyperparams: dict | None = None, backends: Seque
     return runs, fig
 
 
+def add_builtin_runs(runs: dict[str, Run], builtins: dict[str, tuple[str, dict, str]],
+                     seed: int = 0, reference: str = 'numpy') -> None:
+    """Train each framework's own optimizer, for the frameworks in ``runs``, and add the
+    runs to ``runs`` as ``'<framework> built-in'``.
+
+    ``builtins`` maps a framework to ``(its optimizer's name, the arguments closest to our
+    rule, why they differ)``, the table a notebook shows. Each run has ``seed`` (the same
+    weights and minibatches as ``runs``), is compiled where the framework can, and prints
+    its final loss and largest gap to ``runs[reference]`` next to the reason.
+    """
+    ours = runs[reference]
+    for name, (trainer, hyperparams, why) in builtins.items():
+        if name not in runs:
+            continue
+        fw = load_backend(name)
+        with quiet_in_notebook():
+            run = fw.fit_concise_ch11(trainer, hyperparams, fw.get_data_ch11(10)[0], seed=seed,
+                                      compile=fw.BACKEND.compile is not None)
+        runs[f'{name} built-in'] = run
+        gap = np.max(np.abs(np.subtract(run.losses, ours.losses)))
+        print(f'{name:>10} built-in {trainer}: final {run.final_loss:.4f}, '
+              f'max |loss - ours| {gap:.1e}: {why}')
+
+
 def overlay_figure(runs: dict[str, Run], title: str = ''):
     """Loss curves of several runs (one per backend) in one figure."""
     fig, ax = new_figure((4.5, 3))
