@@ -236,3 +236,19 @@ if __name__ == '__main__':      # the measured table for docs/scratch-vs-builtin
         args = ', '.join(f'{k}={v}' for k, v in case.kwargs.items())
         print(f'| {case.rule} | {case.backend} | `{case.builtin}({args})` | '
               f'{measure_steps(case):.1e} | {measure_airfoil(case):.1e} | {case.reason} |')
+
+
+def test_add_builtin_runs_prints_each_frameworks_gap_to_ours(capsys):
+    """The notebooks' comparison (sections/airfoil_runs.add_builtin_runs): only frameworks
+    already in ``runs``, seed 0, and the gap printed is the curves' real max difference."""
+    pytest.importorskip('torch', reason='the comparison needs a framework; torch is not installed')
+    from d2l_optim.sections.airfoil_runs import add_builtin_runs, train_scratch
+    runs = {b: train_scratch(load_backend(b), 'momentum', {'lr': 0.005, 'momentum': 0.9}, seed=0,
+                             verbose=False) for b in ('numpy', 'torch')}
+    add_builtin_runs(runs, {'torch': ('SGD', {'lr': 0.005, 'momentum': 0.9}, 'the same update'),
+                            'caffe': ('SGD', {}, 'not in runs: skipped')})
+    assert list(runs) == ['numpy', 'torch', 'torch built-in']
+    gap = np.max(np.abs(np.subtract(runs['torch built-in'].losses, runs['numpy'].losses)))
+    assert gap <= 1e-6
+    assert capsys.readouterr().out == (f"     torch built-in SGD: final {runs['torch built-in'].final_loss:.4f}, "
+                                       f"max |loss - ours| {gap:.1e}: the same update\n")
