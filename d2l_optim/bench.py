@@ -904,6 +904,38 @@ def machine_info(backends: Sequence[str] = ()) -> dict:
             'date': time.strftime('%Y-%m-%d %H:%M %Z')}
 
 
+def merge_reports(reports: Sequence[dict]) -> dict:
+    """Several ``--json`` reports as one, e.g. the NumPy 1 environment's four backends and
+    the NumPy 2 environment's JAX (they cannot share one). Rows are concatenated; a row
+    that two reports both have (``import d2l_optim``, a backend measured twice) is taken
+    from the first. Versions that differ are shown side by side (``1.26.4 / 2.4.6``).
+    Ratios and goals are derived again by the caller."""
+    first = reports[0]
+    merged = {**first, 'machine': {**first['machine'], 'versions': dict(first['machine']['versions'])}}
+    versions = merged['machine']['versions']
+    for other in reports[1:]:
+        for k, v in other['machine'].get('versions', {}).items():
+            if v and versions.get(k) and v not in str(versions[k]).split(' / '):
+                versions[k] = f'{versions[k]} / {v}'
+            elif v and not versions.get(k):
+                versions[k] = v
+    keys = {'measurements': lambda r: (r['backend'], r['optimizer'], r['batch_size'], r['variant']),
+            'imports': lambda r: r['module'], 'sweep': lambda r: (r['what'], r['backend']),
+            'reproduce': lambda r: r['backend']}
+    for field_name, key in keys.items():
+        seen, rows = set(), []
+        for report in reports:
+            for row in report.get(field_name, []):
+                if key(row) not in seen:
+                    seen.add(key(row))
+                    rows.append(row)
+        merged[field_name] = rows
+    merged['config'] = {**first.get('config', {}), 'backends': list(dict.fromkeys(
+        b for r in reports for b in r.get('config', {}).get('backends', [])))}
+    merged['seconds'] = sum(r.get('seconds', 0.0) for r in reports)
+    return merged
+
+
 def _config_json(config: BenchConfig) -> dict:
     d = asdict(config)
     d['backends'], d['optimizers'] = list(config.backends), list(config.optimizers)

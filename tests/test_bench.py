@@ -158,6 +158,34 @@ def test_cli_quick_writes_json_markdown_and_readme(tmp_path, capsys):
     assert md2.read_text() == doc
 
 
+def test_reports_of_two_environments_merge_into_one_document(tmp_path, capsys):
+    """The NumPy 1 environment's report and JAX's (NumPy 2) rendered as one: every row of
+    each, a shared row once (from the first), differing versions side by side."""
+    a, b = tmp_path / 'a.json', tmp_path / 'b.json'
+    for path, opt in ((a, 'adam'), (b, 'rmsprop')):
+        assert main(['bench', '--quick', '--backends', 'numpy', '--optimizers', opt, '--json', str(path)]) == 0
+    rb = json.loads(b.read_text())
+    rb['machine']['versions']['numpy'] = '2.4.6'
+    rb['machine']['versions']['jax'] = '0.10.2'
+    rb['measurements'].append(json.loads(a.read_text())['measurements'][0] | {'note': 'from b'})
+    b.write_text(json.dumps(rb))
+    md = tmp_path / 'merged.md'
+    assert main(['bench', '--from-json', str(a), str(b), '--markdown', str(md)]) == 0
+    doc = md.read_text()
+    assert '| NumPy | adam | 10 | 1 |' in doc and '| NumPy | rmsprop | 10 | 1 |' in doc
+    merged = bench.merge_reports([json.loads(a.read_text()), rb])
+    va = json.loads(a.read_text())['machine']['versions']['numpy']
+    assert merged['machine']['versions']['numpy'] == f'{va} / 2.4.6'
+    assert merged['machine']['versions']['jax'] == '0.10.2' and f'numpy {va} / 2.4.6' in doc
+    ids = [(m['backend'], m['optimizer'], m['batch_size'], m['variant']) for m in merged['measurements']]
+    assert len(ids) == len(set(ids)) == len(json.loads(a.read_text())['measurements']) \
+        + len(json.loads(b.read_text())['measurements']) - 1
+    assert all(m.get('note') != 'from b' for m in merged['measurements'])
+    assert sum(r['module'] == 'd2l_optim' for r in merged['imports']) == 1
+    assert main(['bench', '--from-json', str(a), str(tmp_path / 'none.json')]) == 2
+    assert 'none.json: no such file' in capsys.readouterr().err
+
+
 def test_cli_rejects_bad_lists(capsys):
     assert main(['bench', '--backends', 'numpy,caffe', '--quick']) == 2
     assert "unknown backend 'caffe'" in capsys.readouterr().err

@@ -59,8 +59,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help='write the results document (e.g. docs/benchmarks.md) to this path')
     p.add_argument('--readme', nargs='?', const='README.md', default=None, metavar='PATH',
                    help='replace the table between the bench markers of this README (default README.md)')
-    p.add_argument('--from-json', default=None, metavar='PATH',
-                   help='measure nothing: render --markdown/--readme from a saved --json report')
+    p.add_argument('--from-json', nargs='+', default=None, metavar='PATH',
+                   help='measure nothing: render --markdown/--readme from saved --json reports '
+                        '(several are merged: e.g. the NumPy 1 environment and JAX\'s NumPy 2 one)')
 
 
 def main(args: argparse.Namespace) -> int:
@@ -70,7 +71,8 @@ def main(args: argparse.Namespace) -> int:
     if args.readme and not Path(args.readme).is_file():
         raise ValueError(f'--readme {args.readme}: no such file')
     if args.from_json:      # ratios and goals derived again from the saved samples
-        report = _load_report(args.from_json, bench)
+        loaded = [_load_report(path, bench) for path in args.from_json]
+        report = _derive(bench.merge_reports(loaded) if len(loaded) > 1 else loaded[0], bench)
     else:
         from ..data import require
         require('airfoil')  # once, before any timing starts
@@ -106,10 +108,16 @@ def _load_report(path: str, bench) -> dict:
         raise ValueError(f"--from-json {path}: no 'measurements' list, so not a bench --json report; "
                          f"pass the file bench --json wrote")
     try:
-        ms = bench.measurements_from_json(rows)
+        bench.measurements_from_json(rows)
     except (KeyError, TypeError) as e:
         raise ValueError(f"--from-json {path}: a measurement lacks the key {e}; pass the file "
                          f"bench --json wrote") from None
+    return report
+
+
+def _derive(report: dict, bench) -> dict:
+    """Ratios and goals computed again from a saved report's samples."""
+    ms = bench.measurements_from_json(report['measurements'])
     bench.add_ratios(ms)
     report['measurements'] = [m.to_json() for m in ms]
     report['goals'] = bench.goals(ms, report.get('imports', []), report.get('sweep', []),
