@@ -220,10 +220,9 @@ def _clear_previous_run(out: Path) -> list[Path]:
     """Remove an earlier run's report, then its figures, so that the folder never holds a
     report beside figures of another run (an interrupted rerun leaves figures, no report)."""
     import re
-    old = []
-    for name in REPORT_FILES:
-        if (out / name).is_file():
-            old.extend(re.findall(r'[\w.+-]+\.png', (out / name).read_text(errors='replace')))
+    old = []        # report.md names every figure (report.html embeds them: slow to search)
+    if (out / 'report.md').is_file():
+        old = re.findall(r'[\w.+-]+\.png', (out / 'report.md').read_text(errors='replace'))
     removed = []
     for path in [out / n for n in REPORT_FILES] + [out / n for n in dict.fromkeys(old)] \
             + sorted(out.glob('11.*.png')):
@@ -308,6 +307,7 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
                         progress_stream)
     rows: list[Row] = []
     runs_by_exp: dict[str, dict[str, Any]] = {}
+    overlays: dict[str, tuple[str, tuple[str, str]]] = {}
     backend_wall: dict[str, float] = {}
 
     def on_message(message: tuple) -> None:
@@ -317,6 +317,8 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
             files.record_finished(out / name for name in row.figures)
             if run is not None:
                 runs_by_exp.setdefault(key, {})[label] = run
+                if len(names) >= 2 and len(runs_by_exp[key]) == len(names):
+                    overlays[key] = _overlay(key, runs_by_exp[key], ex, out)    # while workers run
             rows.append(row)
             progress.step(f'{row.section} {row.title[:50]} [{label}]')
         elif kind == 'rows':            # a section computed as a whole (11.10+)
@@ -346,7 +348,13 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
     backend_wall = {u['label']: backend_wall[u['label']]
                     for u in sorted(units, key=lambda u: UNIT_ORDER(u['label'])) if u['label'] in backend_wall}
 
-    extra = _overlays(runs_by_exp, ex, out)
+    for key, runs in runs_by_exp.items():      # those a backend's absence left unfinished
+        if key not in overlays and len(runs) >= 2:
+            overlays[key] = _overlay(key, runs, ex, out)
+    extra: dict[str, list[tuple[str, str]]] = {}
+    for key in sorted(overlays, key=list(ex.EXPERIMENTS).index):
+        section, entry = overlays[key]
+        extra.setdefault(section, []).append(entry)
     titles = {s: ex.SECTION_TITLES[s] for s in ex.SECTIONS}
     if with_11_11:
         start = time.perf_counter()
@@ -403,21 +411,17 @@ def _section_11_11(backends: Sequence[str], epochs: int | None, out: Path, seed:
     return rows
 
 
-def _overlays(runs_by_exp: dict[str, dict[str, Any]], ex: Any, out: Path) -> dict[str, list[tuple[str, str]]]:
-    """For every airfoil experiment run on two or more backends: their loss curves in one figure."""
+def _overlay(key: str, runs: dict[str, Any], ex: Any, out: Path) -> tuple[str, tuple[str, str]]:
+    """One airfoil experiment's loss curves on every backend that ran it, in one figure (the
+    backends in their usual order, whichever finished first); ``(section, (caption, file))``."""
     from ..plotting import pyplot, save_figure
-    extra: dict[str, list[tuple[str, str]]] = {}
-    for key, runs in runs_by_exp.items():
-        if len(runs) < 2:
-            continue
-        exp = ex.EXPERIMENTS[key]
-        from ..sections.airfoil_runs import overlay_figure
-        fig = overlay_figure(runs, title=exp.title)
-        name = f'{exp.section}-{exp.name}-backends.png'
-        save_figure(fig, out / name)
-        pyplot().close(fig)
-        extra.setdefault(exp.section, []).append((f'{exp.title}: all backends, one seed', name))
-    return extra
+    from ..sections.airfoil_runs import overlay_figure
+    exp = ex.EXPERIMENTS[key]
+    fig = overlay_figure({b: runs[b] for b in BACKENDS if b in runs}, title=exp.title)
+    name = f'{exp.section}-{exp.name}-backends.png'
+    save_figure(fig, out / name)
+    pyplot().close(fig)
+    return exp.section, (f'{exp.title}: all backends, one seed', name)
 
 
 def main(args: argparse.Namespace) -> int:
