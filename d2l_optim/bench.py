@@ -260,7 +260,10 @@ def _runner(d2l: Any, variant: str, opt: str, config: BenchConfig) -> Callable |
     maker = FLOORS.get((backend.name, variant))
     if maker is None:
         return _unavailable(backend.name, variant)
-    return lambda X, y, bs, ep: _floor_loop(maker(opt), backend.tensor, X, y, bs, ep, config.seed)
+    # made once per cell, so that a hand-written jax.jit step is compiled once, as in a
+    # script, not once per timed call
+    make = maker(opt)
+    return lambda X, y, bs, ep: _floor_loop(make, backend.tensor, X, y, bs, ep, config.seed)
 
 
 def _unavailable(backend: str, variant: str) -> str:
