@@ -149,7 +149,7 @@ def test_cli_quick_writes_json_markdown_and_readme(tmp_path, capsys):
     assert report['machine']['cores'] >= 1 and report['config']['n'] == 200
     doc = md.read_text()
     assert doc.startswith('# Benchmarks') and report['machine']['cpu'] in doc
-    assert '| NumPy | adam | 100 | 2 |' in doc and '## Goals (issue 8)' in doc
+    assert '| NumPy | adam | 100 | 2 |' in doc and '## Goals (issues 8, 11 and 15)' in doc
     text = readme.read_text()
     assert text.startswith('# x\n') and text.endswith('\nend\n') and '| NumPy | adam | 10 |' in text
     # rendering a saved report again measures nothing and gives the same document
