@@ -498,7 +498,7 @@ def test_notebook_runs(backend, monkeypatch, tmp_path):
     nbclient = pytest.importorskip('nbclient')
     if backend != 'numpy' and importlib.util.find_spec(backend) is None:
         pytest.skip(SKIP_REASON.get(backend, f'{backend} is not installed'))
-    from test_notebooks import check_expected, notebook_backends, stdout_of
+    from test_notebooks import check_expected, notebook_backends, stdout_of, stream_of
     if backend not in notebook_backends():
         pytest.skip(f'{backend} notebooks run in the other test environment ($D2L_OPTIM_NOTEBOOK_BACKENDS)')
     nb = nbformat.read(NOTEBOOK, as_version=4)
@@ -511,8 +511,7 @@ def test_notebook_runs(backend, monkeypatch, tmp_path):
     monkeypatch.setenv('OMP_NUM_THREADS', '1')       # PyTorch: LeNet is faster on one thread here
     nbclient.NotebookClient(nb, timeout=600, kernel_name='python3',
                             resources={'metadata': {'path': str(tmp_path)}}).execute()
-    out = '\n'.join(o.get('text', '') for c in nb.cells if c.cell_type == 'code' for o in c.outputs
-                    if o.get('output_type') == 'stream' and o.get('name') == 'stdout')
+    out = stream_of(nb)
     runs = re.findall(r'^train loss (\d\.\d+), train acc (\d\.\d+), test acc (\d\.\d+)', out, re.M)
     assert len(runs) == 5, out
     assert ('training MLP' if backend == 'numpy' else 'training LeNet') in out
