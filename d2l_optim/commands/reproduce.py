@@ -69,7 +69,7 @@ class CompiledHarnesses:
 UNIT_COST = {'mxnet': 21, 'tensorflow': 14, 'jax': 14, 'torch': 9, 'core': 5, 'numpy': 4, '11.10+': 2}
 
 
-def UNIT_ORDER(label: str) -> int:
+def unit_order(label: str) -> int:
     """Where a unit's wall time goes in the report's list: core, the backends, then 11.10+."""
     order = ['core', *BACKENDS, '11.10+']
     return order.index(label) if label in order else len(order)
@@ -346,7 +346,7 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
         files.record_finished(p for p in out.glob('*.png') if p.stat().st_mtime >= wall_clock_start)
         raise
     backend_wall = {u['label']: backend_wall[u['label']]
-                    for u in sorted(units, key=lambda u: UNIT_ORDER(u['label'])) if u['label'] in backend_wall}
+                    for u in sorted(units, key=lambda u: unit_order(u['label'])) if u['label'] in backend_wall}
 
     for key, runs in runs_by_exp.items():      # those a backend's absence left unfinished
         if key not in overlays and len(runs) >= 2:
