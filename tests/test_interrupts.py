@@ -23,13 +23,25 @@ def start(out: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
+def figures_since(out: Path, since: float) -> list[Path]:
+    """The figures in ``out`` written at or after ``since``. The run being watched removes an
+    older run's figures as it starts, so a file listed by ``glob`` may be gone by ``stat``."""
+    found = []
+    for p in out.glob('*.png'):
+        try:
+            if p.stat().st_mtime >= since:
+                found.append(p)
+        except FileNotFoundError:
+            pass
+    return found
+
+
 def wait_for_figures(proc: subprocess.Popen, out: Path, n: int, since: float = 0.0) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f'reproduce ended before {n} figures: {proc.stderr.read()}')
-        done = [p for p in out.glob('*.png') if p.stat().st_mtime >= since]
-        if len(done) >= n:
+        if len(figures_since(out, since)) >= n:
             return
         time.sleep(0.02)
     pytest.fail(f'no {n} figures in {out} after 120 s')
