@@ -148,14 +148,24 @@ def _gradients(loss_fn: Callable[[], Any], params: list, analytic: Callable) -> 
 
 def _compile(fn: Callable) -> Callable:
     """``compile=True``: ``fn`` as one ``jax.jit`` function. The boxes ``fn`` touches are
-    ``fn.boxes`` if it lists them (the optax step does), else found by a first shape-only
+    ``fn.boxes`` if it lists them (the harness's steps do), else found by a first shape-only
     pass (``jax.eval_shape``); the jitted function takes their arrays and returns the new
-    ones, which are put back in the boxes."""
+    ones, which are put back in the boxes.
+
+    A step that also carries ``fn.program``, a key for its whole computation (the library's
+    own optimizers and optax's: the rule, its hyperparameters, the shapes), reuses the
+    traced and compiled program of an earlier step with the same key, as a module-level
+    ``jax.jit`` does in a script: a repeated run pays no trace at all (see :data:`PROGRAMS`).
+    """
+    listed = list(getattr(fn, 'boxes', ()))
+    if not all(isinstance(box, Variable) for box in listed):
+        listed = []                     # e.g. lazily made states: found by the shape-only pass
+    program = getattr(fn, 'program', None) if listed else None
     jitted: list = []
 
     def call(*args):
         if not jitted:
-            boxes = list(getattr(fn, 'boxes', ()))
+            boxes = listed
             if not boxes:
                 _TAPE.append({})
                 try:
@@ -165,19 +175,16 @@ def _compile(fn: Callable) -> Callable:
                     for box, value in touched.items():
                         box._value = value
                 boxes = list(touched)
-
-            def pure(values, *args):        # runs once per batch shape, while jit traces
-                before = [box._value for box in boxes]
-                for box, value in zip(boxes, values):
-                    box._value = value
-                try:
-                    out = fn(*args)
-                    return [box._value for box in boxes], out
-                finally:
-                    for box, value in zip(boxes, before):
-                        box._value = value
-            jitted[:] = [jax.jit(pure), boxes, {}]
-        pure_jit, boxes, by_shape = jitted
+            if program in PROGRAMS:
+                PROGRAMS[program] = PROGRAMS.pop(program)          # most recent last
+                jitted[:] = [*PROGRAMS[program], boxes]
+            else:
+                jitted[:] = [jax.jit(_pure(fn, boxes)), {}, boxes]
+                if program is not None:
+                    PROGRAMS[program] = jitted[:2]
+                    while len(PROGRAMS) > EXECUTABLES_KEPT:
+                        PROGRAMS.pop(next(iter(PROGRAMS)))
+        pure_jit, by_shape, boxes = jitted
         values = [box._value for box in boxes]
         shape = tuple((getattr(a, 'shape', None), getattr(a, 'dtype', type(a))) for a in args)
         if shape not in by_shape:           # once per batch shape: a short last batch once
@@ -187,6 +194,28 @@ def _compile(fn: Callable) -> Callable:
             box._value = value
         return out
     return call
+
+
+def _pure(fn: Callable, boxes: list) -> Callable:
+    """``fn`` as a pure function of its boxes' arrays: (values, *args) -> (new values, out).
+    It runs only while ``jax.jit`` traces, once per batch shape; a step that reuses the
+    program of an earlier one (same ``fn.program``) gets that step's ``fn`` and boxes here,
+    which compute the same thing."""
+    def pure(values, *args):
+        before = [box._value for box in boxes]
+        for box, value in zip(boxes, values):
+            box._value = value
+        try:
+            out = fn(*args)
+            return [box._value for box in boxes], out
+        finally:
+            for box, value in zip(boxes, before):
+                box._value = value
+    return pure
+
+
+#: traced programs by ``fn.program``: (jitted function, executables by batch shape), an LRU
+PROGRAMS: dict[Any, list] = {}
 
 
 #: XLA executables by the text of the program they run (an LRU of :data:`EXECUTABLES_KEPT`)
@@ -266,6 +295,12 @@ def _concise(trainer: Any, hyperparams: dict, w0: np.ndarray, b0: np.ndarray):
                                                     params.value)
         params.value = optax.apply_updates(params.value, updates)
     step.boxes = (params, opt_state)        # what compile=True passes in and out of the jit
+    program = ('optax', factory, tuple(sorted(hp.items())), w0.shape, b0.shape)
+    try:                                    # the whole computation, for compile=True's reuse
+        hash(program)
+        step.program = program
+    except TypeError:                       # an unhashable hyperparameter: traced every call
+        pass
     return step, lambda X: harness.linreg(X, *params.value, jnp)
 
 

@@ -61,7 +61,9 @@ class Backend:
     # compile=True: fn -> the same function traced once. Positional arguments are batches
     # (any first-axis length, no retracing) or Python numbers (float32 scalars). A backend
     # may compile only some steps (MXNet: the Gluon blocks listed in fn.blocks) and raises
-    # ValueError for the others.
+    # ValueError for the others. A step may list the holders it reads and writes in
+    # fn.boxes and carry fn.program, a hashable key for its whole computation; a backend
+    # may then reuse the compiled program of an earlier step with the same key (JAX does).
     compile: Callable[[Callable], Callable] | None = None
     # Where grads_on_params: backward(loss_fn) puts d loss_fn() / d p into every p.grad the
     # framework's own way, without clearing first (d2l_optim.check drives book optimizers

@@ -11,7 +11,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Hashable, Iterator, Sequence
 
 import numpy as np
 
@@ -308,15 +308,19 @@ def _compiler(backend: Any) -> Callable[[Callable], Callable]:
     return backend.compile
 
 
-def _compiled_step(compile_fn: Callable, step: Callable, hyperparams: dict) -> Callable:
+def _compiled_step(compile_fn: Callable, step: Callable, hyperparams: dict,
+                   program: Hashable | None = None, boxes: Sequence = (),
+                   uses_t: bool | None = None) -> Callable:
     """``step`` compiled, with the step count ``hyperparams['t']`` kept outside the trace.
 
     A traced function runs its Python side effects once, at trace time, so the
     ``hyperparams['t'] += 1`` of Adam/Yogi (core or a learner's own) would freeze t.
     Here t enters the trace as an argument; whether the optimizer advanced it is seen
-    while tracing, and the Python int is advanced after each call instead.
+    while tracing (or known beforehand, ``uses_t``, for the library's own rules), and the
+    Python int is advanced after each call instead. ``program`` and ``boxes`` are passed
+    on to the backend's compile as ``fn.program`` and ``fn.boxes`` (see :class:`Backend`).
     """
-    advances_t: list[bool] = []
+    advances_t: list[bool] = [] if uses_t is None else [uses_t]
 
     def body(X, y, t):
         had_t, saved = 't' in hyperparams, hyperparams.get('t')
@@ -330,6 +334,8 @@ def _compiled_step(compile_fn: Callable, step: Callable, hyperparams: dict) -> C
             else:
                 hyperparams.pop('t', None)
 
+    if program is not None:
+        body.program, body.boxes = program, tuple(boxes)
     compiled = compile_fn(body)
 
     def compiled_step(X, y):
@@ -338,6 +344,15 @@ def _compiled_step(compile_fn: Callable, step: Callable, hyperparams: dict) -> C
         if advances_t and advances_t[0]:
             hyperparams['t'] = t + 1
     return compiled_step
+
+
+def _program(*parts: Any) -> Hashable | None:
+    """A key for a step's whole computation, or None where a part cannot be hashed."""
+    try:
+        hash(parts)
+    except TypeError:
+        return None
+    return parts
 
 
 def _check_num_epochs(num_epochs: Any) -> None:
@@ -435,7 +450,17 @@ def fit_ch11(trainer_fn: Callable, states: Any, hyperparams: dict, data_iter: An
             trainer_fn(params, grads, states, hyperparams)
 
     if compile_fn is not None:
-        step = _compiled_step(compile_fn, step, hyperparams)
+        # The library's own optimizers compute only from the hyperparameters and the shapes,
+        # so their program has a key and a backend may reuse it across calls. A learner's
+        # own function may read globals that change between calls: traced anew every call.
+        program = boxes = uses_t = None
+        if rule is not None:
+            boxes = [*params, *(s for state in states or () for s in
+                                (state if isinstance(state, (tuple, list)) else (state,)))]
+            uses_t = rule.uses_t
+            program = _program('ch11', backend.name, trainer_fn, feature_dim, 't' in hyperparams,
+                               tuple(sorted((k, v) for k, v in hyperparams.items() if k != 't')))
+        step = _compiled_step(compile_fn, step, hyperparams, program, boxes or (), uses_t)
     run = Run(backend.name, getattr(trainer_fn, '__name__', str(trainer_fn)),
               dict(hyperparams), num_epochs)
     return _fit(run, step, lambda X: linreg(X, w, b, xp), data_iter, backend)

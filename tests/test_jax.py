@@ -134,6 +134,50 @@ def test_a_second_run_of_the_same_step_reuses_its_xla_executable(monkeypatch):
     assert len(d2l.EXECUTABLES) <= d2l.EXECUTABLES_KEPT
 
 
+def test_a_repeated_run_of_a_library_optimizer_is_not_traced_again():
+    """The library's own optimizers carry their rule, so a step's program is keyed by the rule,
+    its hyperparameters and the shapes: a repeated run reuses the traced program (as a
+    module-level jax.jit does in a script) and still advances its own t and writes its own boxes."""
+    traces = []
+
+    def adam(params, grads, states, hyperparams):       # a library optimizer, seen tracing
+        traces.append(grads[0].shape)
+        d2l.adam(params, grads, states, hyperparams)
+    adam.rule = d2l.adam.rule
+
+    data_iter, fd = d2l.get_data_ch11(10)
+    hps = [{'lr': 0.011}, {'lr': 0.011}, {'lr': 0.012}]
+    runs = [d2l.fit_ch11(adam, d2l.init_adam_states(fd), hp, data_iter, fd, 1, seed=s,
+                         compile=True) for hp, s in zip(hps, (0, 1, 0))]
+    assert len(traces) == 2                 # runs 1 and 3; run 2 (same program, seed 1) none
+    assert [hp['t'] for hp in hps] == [151, 151, 151]
+    for run, hp, seed in zip(runs, hps, (0, 1, 0)):
+        eager = d2l.fit_ch11(d2l.adam, d2l.init_adam_states(fd), {'lr': hp['lr']}, data_iter, fd,
+                             1, seed=seed)
+        assert np.max(np.abs(np.array(run.losses) - eager.losses)) <= 1e-5
+    assert runs[0].losses != runs[1].losses     # seed 1's own weights, not run 1's boxes
+    assert len(d2l.PROGRAMS) <= d2l.EXECUTABLES_KEPT
+
+
+def test_a_learners_own_optimizer_is_traced_every_run():
+    """A learner's function may read globals that change between runs, so it is traced anew."""
+    scale, traces = [1.0], []
+
+    def sgd(params, grads, states, hyperparams):
+        traces.append(1)
+        for p, g in zip(params, grads):
+            p.assign(p - hyperparams['lr'] * scale[0] * g)
+
+    data_iter, fd = d2l.get_data_ch11(10)
+    first = d2l.fit_ch11(sgd, None, {'lr': 0.01}, data_iter, fd, 1, seed=0, compile=True)
+    scale[0] = 0.5
+    second = d2l.fit_ch11(sgd, None, {'lr': 0.01}, data_iter, fd, 1, seed=0, compile=True)
+    halved = d2l.fit_ch11(d2l.sgd, None, {'lr': 0.005}, data_iter, fd, 1, seed=0)
+    assert len(traces) >= 2
+    assert first.losses != second.losses
+    assert np.max(np.abs(np.array(second.losses) - halved.losses)) <= 1e-5
+
+
 def test_concise_compile_equals_eager():
     for name, hp in (('adam', {'lr': 0.01}),):          # optax's state: a tuple of records
         runs = []
