@@ -724,7 +724,7 @@ def sweep_times(backends: Sequence[str], progress: Callable[[str], None] = lambd
     from .backend import load_backend
     from .sections import sensitivity
     from .sections.airfoil_runs import train_scratch
-    from .sweep import SWEEP_BACKENDS, sweep
+    from .sweeps import SWEEP_BACKENDS, sweep
 
     def median_time(fn: Callable[[], Any]) -> float:
         fn()                                            # warm-up

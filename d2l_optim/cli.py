@@ -64,6 +64,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from .backend import BackendUnavailable
     from .data import DataError
     from .harness import DivergenceError
+    from . import files
     from .commands.common import check_out_dir, check_out_file
     from .data import one_try_per_file, require
     try:
@@ -80,7 +81,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(f'd2l-optim {args.command}: error: {_one_line(e)}', file=sys.stderr)
         return 2
     except OSError as e:            # a path the user named: not writable, a file, a folder
-        where = f'{e.filename}: ' if e.filename else ''
+        where = f'{files.target_of(e.filename)}: ' if e.filename else ''
         print(f'd2l-optim {args.command}: error: {where}{e.strerror or e}', file=sys.stderr)
         return 2
 

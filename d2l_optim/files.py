@@ -32,6 +32,14 @@ def _pid_of(part: Path) -> int | None:
     return int(fields[-2]) if len(fields) >= 3 and fields[-2].isdigit() else None
 
 
+def target_of(path: str | os.PathLike) -> str:
+    """The file a part file ``NAME.<pid>.<random>.part`` is written for; any other path as is."""
+    part = Path(path)
+    if part.name.endswith('.part') and _pid_of(part) is not None:
+        return str(part.with_name(part.name[:-len('.part')].rsplit('.', 2)[0]))
+    return str(path)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -45,9 +53,9 @@ def _alive(pid: int) -> bool:
 def remove_stale_parts(folder: str | os.PathLike) -> list[Path]:
     """Delete the ``*.part`` files in ``folder`` left by killed writers; return them.
 
-    A part file whose writer is still running (another command writing into the
-    same folder right now) is left alone; one without a pid in its name predates
-    this layout and is stale.
+    Only our own layout counts (a pid in the name): a part file whose writer is
+    still running (another command writing into the same folder right now) is left
+    alone, and so is any ``*.part`` file of another program's or the user's.
     """
     removed = []
     folder = Path(folder)
@@ -57,7 +65,7 @@ def remove_stale_parts(folder: str | os.PathLike) -> list[Path]:
         return removed
     for part in parts:
         pid = _pid_of(part)
-        if pid is not None and (pid == os.getpid() or _alive(pid)):
+        if pid is None or pid == os.getpid() or _alive(pid):
             continue
         with contextlib.suppress(OSError):
             part.unlink()

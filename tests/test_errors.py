@@ -44,7 +44,13 @@ CLI_MISTAKES = {
     'out-under-a-file': (['compare-2d', '--out', '{t}/afile/figs'], ['afile', 'is a file', 'choose a folder']),
     'reproduce-out-file': (['reproduce', '--backends', 'numpy', '--out', '{t}/afile'], ['--out', 'is a file']),
     'out-not-writable': (['run', 'sgd', '--out', '{t}/adir/figs'], ['--out', 'adir', 'not writable', 'choose a folder']),
+    'out-cannot-be-created': (['run', 'sgd', '--out', '/proc/d2l-optim-figs'],
+                              ['--out', '/proc', 'not writable', 'choose a folder']),
     'json-is-a-dir': (['run', 'sgd', '--json', '{t}/adir'], ['--json', 'adir', 'is a folder', 'name a file']),
+    'json-not-writable': (['run', 'sgd', '--json', '{t}/adir/runs.json'],
+                          ['--json', 'adir', 'not writable', 'choose a folder']),
+    'json-cannot-be-created': (['run', 'sgd', '--json', '/proc/d2l-optim-runs.json'],
+                               ['--json', '/proc', 'not writable']),
     'json-under-a-file': (['compare', 'sgd', '--backends', 'numpy', '--json', '{t}/afile/x.json'],
                           ['--json', 'afile', 'is a file']),
     'bench-json-is-a-dir': (['bench', '--from-json', '{t}/nokeys.json', '--json', '{t}/adir'], ['--json', 'is a folder']),
@@ -78,7 +84,9 @@ def test_cli_mistake_is_one_line_and_exit_2(case, place, capsys, monkeypatch):
     if argv[0] not in cli.COMMANDS:
         pytest.skip(f'no {argv[0]} command in this version')
     argv = [a.replace('{t}', str(place)) for a in argv]
-    if case == 'out-not-writable':     # as root nothing is unwritable: make the check see it
+    if case.endswith('-cannot-be-created') and not Path('/proc/self').is_dir():
+        pytest.skip('needs Linux /proc: a folder where not even root can create a file')
+    if case in ('out-not-writable', 'json-not-writable'):  # as root nothing is unwritable: make the check see it
         from d2l_optim.commands import common
         monkeypatch.setattr(common.os, 'access', lambda p, mode: Path(p).name != 'adir')
     before = listing(place)
@@ -334,6 +342,7 @@ OFFLINE_COMMANDS = {
     'compare': ['compare', 'adam', '--backends', 'numpy', '--out', 'r'],
     'run': ['run', 'sgd', '--out', 'r'],
     'bench': ['bench', '--quick', '--backends', 'numpy', '--no-imports', '--json', 'r/b.json'],
+    'sweep': ['sweep', 'sgd,adam', '--lr', '1e-3:1:4', '--out', 'r', '--json', 'r/s.json'],
 }
 
 
@@ -388,14 +397,14 @@ def test_download_progress_bar_only_on_a_terminal_and_over_1_mb(tty, size, shown
 def test_stale_part_files_are_removed_by_the_next_write(tmp_path):
     dead = 2 ** 22 + 12345          # above the default pid_max: no such process
     stale = tmp_path / f'11.5-gd-numpy.png.{dead}.k3j2h1.part'
-    old_layout = tmp_path / 'report.md.x7y8z9.part'
+    users = tmp_path / 'notes.txt.part'                                 # not ours: kept
     live = tmp_path / f'report.html.{os.getppid()}.abc123.part'      # a writer still running
-    for p in (stale, old_layout, live):
+    for p in (stale, users, live):
         p.write_bytes(b'')
     files._swept.discard(tmp_path.resolve())
     with files.atomic_write(tmp_path / 'fresh.txt') as f:
         f.write('ok')
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(['fresh.txt', live.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(['fresh.txt', live.name, users.name])
 
 
 def test_failed_write_leaves_no_part(tmp_path):

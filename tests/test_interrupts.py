@@ -107,3 +107,35 @@ def test_rerun_over_a_report_never_mixes_two_runs(tmp_path):
     assert named and named <= {p.name for p in out.glob('*.png')}
     assert all((out / n).stat().st_mtime >= since for n in named)
     assert not list(out.glob('*.part'))
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """Whether process ``pid`` has its own SIGTERM handler yet (Linux: SigCgt in /proc)."""
+    for line in Path(f'/proc/{pid}/status').read_text().splitlines():
+        if line.startswith('SigCgt:'):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    return False
+
+
+def test_the_command_line_loads_nothing_heavy_before_its_handler():
+    """The handler is installed as the command starts, so its entry module loads no NumPy."""
+    code = ('import sys, d2l_optim.cli\n'
+            'print(sorted(m for m in ("numpy", "matplotlib", "d2l_optim.backend") if m in sys.modules))')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == '[]'
+
+
+@pytest.mark.skipif(not Path('/proc/self/status').is_file(), reason='reads handlers from Linux /proc')
+def test_ctrl_c_while_the_command_still_loads_is_one_line(tmp_path):
+    """Ctrl-C as soon as the handler is in place, while NumPy, matplotlib and the command load."""
+    out = tmp_path / 'out'
+    proc = start(out)
+    deadline = time.monotonic() + 60
+    while not _catches_sigterm(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGINT)
+    code, lines = finish(proc)
+    assert code == 130, lines
+    assert lines in (['interrupted; no file was written'],          # before --out was read
+                     [f'interrupted; {out} holds 0 finished figures and no report']), lines
+    assert not list(tmp_path.rglob('*.part'))

@@ -324,7 +324,7 @@ def test_every_swept_run_equals_its_single_run():
     """The sweep issue's exactness test on JAX: each run of a broadcast sweep is its single
     ``fit_ch11`` run (NumPy's for three of them, JAX's own, jitted to save CI time, for the
     first of each rule), max |delta| 1e-5."""
-    from d2l_optim.sweep import sweep
+    from d2l_optim.sweeps import sweep
     from d2l_optim.backends import numpy as np_d2l
     worst = 0.0
     for name, rule in RULES.items():
@@ -442,7 +442,7 @@ def test_a_learners_own_adam_keeps_counting_when_jitted():
 
 
 def test_a_float64_sweep_needs_x64_and_then_is_float64():
-    from d2l_optim.sweep import sweep
+    from d2l_optim.sweeps import sweep
     with pytest.raises(ValueError, match=r"dtype 'float64' on jax: its arrays come back as float32; "
                                          r"call jax.config.update\('jax_enable_x64', True\)"):
         sweep('sgd', {'lr': [0.05]}, backend='jax', dtype='float64', num_epochs=1, batch_size=100)

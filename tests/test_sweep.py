@@ -14,10 +14,10 @@ from d2l_optim.backend import load_backend
 from d2l_optim.book import book_optimizer, init_states
 from d2l_optim.cli import main
 from d2l_optim.rules import RULES, Rule
-from d2l_optim.sweep import (LEAST_SQUARES_LOSS, evaluation_points, hyperparams_taken,
+from d2l_optim.sweeps import (LEAST_SQUARES_LOSS, evaluation_points, hyperparams_taken,
                              robustness_width, summarize, sweep)
 
-sweep_module = sys.modules['d2l_optim.sweep']      # d2l_optim.sweep is the function
+sweep_module = sys.modules['d2l_optim.sweeps']
 KEYS = {'backend', 'optimizer', 'hyperparams', 'seed', 'losses', 'final_loss', 'diverged',
         'diverged_epoch'}
 #: two values of each rule's knob (adadelta has no learning rate: rho)

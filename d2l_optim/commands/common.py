@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -107,8 +108,20 @@ def _check_ancestors(p: Path, flag: str, path: Any) -> None:
     if not q.is_dir():
         raise ValueError(f'{flag} {path}: {q} is a file, so nothing can be created under it; '
                          f'choose a folder')
-    if not os.access(q, os.W_OK | os.X_OK):
+    if not _can_create_in(q):
         raise ValueError(f'{flag} {path}: {q} is not writable; choose a folder you can write to')
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can be made in ``folder``: permissions, then a real try (root passes
+    every permission check, yet cannot write under /proc or on a read-only mount)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -67,7 +67,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def grids(optimizers: list[str], flags: dict[str, list[float]]) -> dict[str, dict[str, list[float]]]:
     """Each rule's grid: the flags it takes. A flag no listed rule takes is an error;
     a rule that takes none of the flags runs once per seed at the book's values."""
-    from ..sweep import hyperparams_taken
+    from ..sweeps import hyperparams_taken
     rules = [get_rule(o) for o in optimizers]
     for flag in flags:
         if not any(flag in hyperparams_taken(r) for r in rules):
@@ -84,7 +84,7 @@ def grids(optimizers: list[str], flags: dict[str, list[float]]) -> dict[str, dic
 
 def main(args: argparse.Namespace) -> int:
     from ..plotting import save_figure
-    from ..sweep import format_table, sensitivity_figure, summarize, sweep
+    from ..sweeps import format_table, sensitivity_figure, summarize, sweep
     optimizers = [o.strip() for o in args.optimizers.split(',') if o.strip()]
     if not optimizers:
         raise ValueError(f"no optimizer given; choose from: {', '.join(RULES)}")

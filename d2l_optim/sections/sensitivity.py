@@ -1,7 +1,7 @@
 """Beyond the book, after 11.10: how sensitive is each rule to its learning rate?
 
 Every rule of the chapter trained on the airfoil data at 30 learning rates from 1e-4
-to 3, five seeds each, as one batched :func:`~d2l_optim.sweep.sweep` per rule.
+to 3, five seeds each, as one batched :func:`~d2l_optim.sweeps.sweep` per rule.
 Adadelta has no learning rate (that is its point), so its 30 values are of ``rho``
 instead, 1 - rho log-spaced from 0.5 to 0.001; the figure draws it flat at its best
 rho. ``d2l-optim reproduce`` shows the figure and one table row per rule: the best
@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..rules import RULES
-from ..sweep import format_table, sensitivity_figure, summarize, sweep
+from ..sweeps import format_table, sensitivity_figure, summarize, sweep
 
 SECTION = '11.10+'
 TITLE = 'Beyond the book: learning-rate sensitivity of every rule (30 values x 5 seeds per rule)'
