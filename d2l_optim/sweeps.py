@@ -408,6 +408,8 @@ def summarize(runs: Sequence[dict], param: str | None = None) -> list[dict]:
         c = curve(rs, own)
         if own is None:
             best, median, width = math.nan, float(c['median'][0]), math.nan
+        elif all(r['diverged'] for r in rs):      # no best value to name
+            best = median = width = math.nan
         else:
             b = int(np.argmin(c['median']))
             best, median = float(c['values'][b]), float(c['median'][b])
@@ -423,10 +425,12 @@ def format_table(rows: Sequence[dict]) -> str:
     lines = [f"{'optimizer':<10} {'swept':<6} {'best':>10} {'median final loss':>18} "
              f"{'width (hi/lo)':>14} {'diverged':>10}"]
     for r in rows:
-        best = '-' if r['param'] is None else f"{r['best']:.4g}"
+        best = '-' if r['param'] is None or not math.isfinite(r['best']) else f"{r['best']:.4g}"
         width = '-' if not math.isfinite(r['width']) else f"{r['width']:.3g}x"
+        median = (f"{r['median_final_loss']:.5f}" if math.isfinite(r['median_final_loss'])
+                  else 'all diverged')
         lines.append(f"{r['optimizer']:<10} {r['param'] or '-':<6} {best:>10} "
-                     f"{r['median_final_loss']:>18.5f} {width:>14} {r['diverged']:>4}/{r['runs']:<5}")
+                     f"{median:>18} {width:>14} {r['diverged']:>4}/{r['runs']:<5}")
     return '\n'.join(lines)
 
 

@@ -241,6 +241,14 @@ def test_cli_json_writes_null_for_a_diverged_loss(tmp_path):
     assert bad['diverged'] and bad['diverged_epoch'] == 1 and not good['diverged']
 
 
+def test_a_rule_whose_every_run_diverged_names_no_best_value(tmp_path, capsys):
+    assert main(['sweep', 'sgd,adagrad', '--lr', '3,1e5', '--seeds', '1', '--epochs', '1',
+                 '--out', str(tmp_path)]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert rows['sgd'].split()[1:] == ['lr', '-', 'all', 'diverged', '-', '2/2']
+    assert rows['adagrad'].split()[1:3] == ['lr', '3']        # its lr 3 run converges
+
+
 def test_the_figure_is_written_atomically(tmp_path, monkeypatch):
     import matplotlib.figure
 
