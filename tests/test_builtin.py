@@ -239,10 +239,11 @@ if __name__ == '__main__':      # the measured table for docs/scratch-vs-builtin
 
 
 def test_add_builtin_runs_prints_each_frameworks_gap_to_ours(capsys):
-    """The notebooks' comparison (sections/airfoil_runs.add_builtin_runs): only frameworks
+    """The notebooks' comparison (sections/cross_backend.add_builtin_runs): only frameworks
     already in ``runs``, seed 0, and the gap printed is the curves' real max difference."""
     pytest.importorskip('torch', reason='the comparison needs a framework; torch is not installed')
-    from d2l_optim.sections.airfoil_runs import add_builtin_runs, train_scratch
+    from d2l_optim.sections.airfoil_runs import train_scratch
+    from d2l_optim.sections.cross_backend import add_builtin_runs
     runs = {b: train_scratch(load_backend(b), 'momentum', {'lr': 0.005, 'momentum': 0.9}, seed=0,
                              verbose=False) for b in ('numpy', 'torch')}
     add_builtin_runs(runs, {'torch': ('SGD', {'lr': 0.005, 'momentum': 0.9}, 'the same update'),

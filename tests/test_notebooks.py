@@ -46,6 +46,19 @@ def notebook_backends() -> list[str]:
 #: ``value`` on the first line that matches (``tol=0`` for counts and exact integers).
 Expect = Union[str, tuple[str, float, float]]
 
+#: the book's per-framework form of 11.8 and 11.10 is ``rmsprop_<backend>``/``adam_<backend>``;
+#: each run checks the one for its own backend
+BOOK_FORM = '(?:numpy|torch|tensorflow|mxnet|jax)'
+
+
+def your_turn(name: str, rule: str) -> tuple[str, float, float]:
+    """The line ``d2l.check(name, rule)`` shows when the learner's code passes: 50 seeded steps
+    and one airfoil epoch of 150 minibatches (a failing check prints another line, and the
+    notebook test then fails on the missing one). ``name`` may be a regex."""
+    return (rf'^Your {name} matches the reference {rule}: 50 seeded steps and one airfoil epoch '
+            r'\((\d+) minibatches\)\.$', 150, 0)
+
+
 #: What each section's notebook must print, on every backend. One entry per section, so the
 #: sections' owners edit only their own entry. 11.11's notebook is executed by tests/test_lenet.py.
 EXPECTED: dict[str, list[Expect]] = {
@@ -97,6 +110,8 @@ EXPECTED: dict[str, list[Expect]] = {
              (r'^minibatch SGD: .* on the data, (\d\.\d+) on it twice', 0.2439, 1e-3)],
     '11.6': ['epoch 20, x1: -0.943467, x2: -0.000073', 'epoch 20, x1: -0.387814, x2: -1673.365109',
              'epoch 20, x1: 0.007188, x2: 0.002553', 'epoch 20, x1: -0.126340, x2: -0.186632',
+             'beta 0.9: sum of the weights 10.00, 1 / (1 - beta) = 10.00',
+             your_turn('my_momentum', 'momentum'),                                         # your turn
              (r'^best: eta 0\.0005, beta 0\.99, final loss (\d\.\d+)$', 0.2429, 5e-4),    # ex. 1
              (r'^gradient descent: f\(x\) <= 1e-3 after (\d+) steps', 205, 0),             # ex. 2
              (r'^momentum 0\.9: f\(x\) <= 1e-3 after (\d+) steps', 56, 0),
@@ -104,10 +119,12 @@ EXPECTED: dict[str, list[Expect]] = {
              'gradient descent on lambda = 2^-9 alone needs 3534',
              (r'^\|x_momentum - \(-Q\^-1 c\)\|  = (\S+)$', 0.0, 1e-10),                    # ex. 3
              (r'^\|x_momentum - \(\+Q\^-1 c\)\|  = (\d+\.\d+)', 1.095, 1e-3),
+             (r'^h\(x_momentum\) - \(b - c\^T Q\^-1 c / 2\) = (\S+)$', 0.0, 1e-10),
              (r'^h\(-Q\^-1 c\) = (\d+\.\d+) < h\(\+Q\^-1 c\)', 1.124317, 1e-6),
              (r'^\s*1\s+0\.005\s+\d\.\d+\s+(\d\.\d+)$', 0.2456, 1e-3),                    # ex. 4
              (r'^\s*100\s+0\.400\s+\d\.\d+\s+(\d\.\d+)$', 0.2421, 1e-3)],
     '11.7': ['epoch 20, x1: -2.382563, x2: -0.158591', 'epoch 20, x1: -0.002295, x2: -0.000000',
+             your_turn('my_adagrad', 'adagrad'),                                           # your turn
              (r'^\|U\^T U - I\| = (\S+),', 0.0, 1e-12),                                   # ex. 1
              'sgd: f after 20 steps, axis-aligned 0.178026, rotated 0.178026',             # ex. 2
              'adagrad: f after 20 steps, axis-aligned 1.235925, rotated 3.879275',
@@ -116,6 +133,7 @@ EXPECTED: dict[str, list[Expect]] = {
              (r'^best SGD: lr 0\.3, test accuracy (\d\.\d+)$', 0.613, 0.01),               # ex. 5
              (r'^best AdaGrad: lr 0\.01, test accuracy (\d\.\d+)$', 0.848, 0.01)],
     '11.8': ['epoch 20, x1: -0.010599, x2: 0.000000',
+             your_turn('my_rmsprop', 'rmsprop'), your_turn(f'rmsprop_{BOOK_FORM}', 'rmsprop'),  # your turn
              'x2 grows by a factor 1599 per step: after 20 steps |x2| = 2.39e+64 = 2 * 1599^20',  # ex. 1
              (r'^step  1: s = \[0\. 0\.\], x1 = \S+, x2 = (\S+)$', 3198.0, 1.0),
              'rmsprop: f after 20 steps, axis-aligned 0.000022, rotated 0.290859',         # ex. 2
@@ -124,7 +142,8 @@ EXPECTED: dict[str, list[Expect]] = {
              (r'^gamma 0\.999: median final loss (\d\.\d+)$', 0.2447, 5e-4),
              (r'^\s*0\.9\s+(\d\.\d+)$', 0.2455, 5e-4),
              (r'^\s*0\.5 rising to 0\.99\s+(\d\.\d+)$', 0.2454, 5e-4)],
-    '11.9': [(r'^rho 0\.5  : median final loss (\d\.\d+)$', 0.2437, 5e-4),               # ex. 1
+    '11.9': [your_turn('my_adadelta', 'adadelta'),                                       # your turn
+             (r'^rho 0\.5  : median final loss (\d\.\d+)$', 0.2437, 5e-4),               # ex. 1
              (r'^rho 0\.9  : median final loss (\d\.\d+)$', 0.2427, 5e-4),
              (r'^rho 0\.999: median final loss (\d\.\d+)$', 0.2765, 1e-3),
              'equal to the library rule: True',                                           # ex. 2
@@ -134,7 +153,9 @@ EXPECTED: dict[str, list[Expect]] = {
              (r'^\s*adagrad: loss after 0\.25 epoch (\d\.\d+)', 0.2588, 1e-3),               # ex. 4
              (r'^adadelta: loss after 0\.25 epoch (\d\.\d+)', 0.3147, 1e-3),
              (r'^adadelta: loss after 0\.25 epoch \S+, after 2 epochs (\d\.\d+)$', 0.2445, 5e-4)],
-    '11.10': [(r'^adam: best lr (\d\.\d+), median', 0.0056, 0),                          # ex. 1
+    '11.10': [your_turn('my_adam', 'adam'), your_turn(f'adam_{BOOK_FORM}', 'adam'),        # your turn
+              your_turn('my_yogi', 'yogi'),
+              (r'^adam: best lr (\d\.\d+), median', 0.0056, 0),                          # ex. 1
               (r'^adam: best lr \S+ median final loss (\d\.\d+)', 0.2433, 5e-4),
               (r'^adam: .* robust width (\d+\.\d)x$', 1.8, 0),
               (r'^rmsprop: best lr (\d\.\d+), median', 0.01, 0),
@@ -148,9 +169,13 @@ EXPECTED: dict[str, list[Expect]] = {
               (r'^warmup 10 epochs: .* test acc (\d\.\d+)$', 0.891, 0.01)],              # ex. 4
 }
 #: notebooks that train on the airfoil data and print the book's "loss: L, T sec/epoch" lines
-TRAINING = {'11.5': 6, '11.6': 4, '11.7': 2, '11.8': 2, '11.9': 2, '11.10': 3}
+#: (11.10: Adam, your Adam, the book's form, the built-in, Yogi and your Yogi)
+TRAINING = {'11.5': 6, '11.6': 4, '11.7': 2, '11.8': 2, '11.9': 2, '11.10': 6}
 #: the sections whose notebooks overlay one seed's run on several backends
 OVERLAY = ('11.4', '11.5', '11.6', '11.7', '11.8', '11.9', '11.10')
+#: the sections whose notebooks put each framework's own optimizer beside our rule
+#: (``cross_backend.add_builtin_runs``): on any backend but NumPy they print a built-in line
+BUILTINS = OVERLAY
 
 
 #: TensorFlow/absl start-up lines that must not reach a learner's output
@@ -202,6 +227,11 @@ def check_expected(section: str, text: str) -> list[str]:
     return missing
 
 
+def our_deprecation_warnings(stderr: str) -> list[str]:
+    """The DeprecationWarning lines in ``stderr`` raised in our code (d2l_optim or backends)."""
+    return re.findall(r'^.*(?:d2l_optim|backends)/\S+\.py:\d+: \w*DeprecationWarning.*$', stderr, re.M)
+
+
 def stdout_of(nb) -> str:
     """Everything an executed notebook printed to stdout, and the plain-text form of each cell's
     value (a ``d2l.check`` result shows its message), cell after cell."""
@@ -234,6 +264,10 @@ def execute(path: Path, backend: str, tmp_path: Path, monkeypatch) -> object:
     assert len(params) == 1
     params[0].source = f'BACKEND = "{backend}"'
     monkeypatch.setenv('MPLBACKEND', 'Agg')
+    # Python's default filters show a DeprecationWarning only when raised in __main__ (the
+    # cell); this shows those raised in library modules too, ours included, so that
+    # test_notebook_runs can fail on them
+    monkeypatch.setenv('PYTHONWARNINGS', 'default::DeprecationWarning')
     # the cross-backend cells: NumPy beside the notebook's backend (each framework's own run
     # covers its pair, so the NumPy run does not import every framework again)
     monkeypatch.setenv('D2L_OPTIM_BACKENDS', 'numpy' if backend == 'numpy' else f'numpy,{backend}')
@@ -327,7 +361,7 @@ def test_notebook_runs(path: Path, backend: str, tmp_path, monkeypatch):
     assert not missing, f'{path.name} on {backend}: ' + '; '.join(missing)
     noise = stderr_of(nb)
     assert not [line for line in noise.splitlines() if any(m in line for m in TF_LOG_MARKERS)], noise
-    ours = re.findall(r'^.*(?:d2l_optim|backends)/\S+\.py:\d+: \w*DeprecationWarning.*$', noise, re.M)
+    ours = our_deprecation_warnings(noise)
     assert not ours, ours                                   # no DeprecationWarning from our code
     if section in TRAINING:
         losses = [float(m) for m in re.findall(r'^loss: (\d+\.\d+), \d+\.\d+ sec/epoch$', text, re.M)]
@@ -337,3 +371,85 @@ def test_notebook_runs(path: Path, backend: str, tmp_path, monkeypatch):
         overlay = re.findall(r'^\s*(\w+): loss: (\d+\.\d+)', text, re.M)
         names = {name for name, _ in overlay}
         assert 'numpy' in names and backend in names, text
+    if section in BUILTINS and backend != 'numpy':
+        builtin = re.findall(rf'^\s*{backend} built-in \S+: final (\d\.\d+), max \|loss - ours\| (\S+):',
+                             text, re.M)
+        assert builtin, f'{path.name} on {backend}: no built-in line'
+        assert all(0.2415 <= float(final) < 0.30 and float(gap) < 0.05 for final, gap in builtin), builtin
+
+
+@pytest.mark.notebooks
+def test_a_deprecation_warning_from_a_library_module_reaches_stderr(tmp_path, monkeypatch):
+    """The kernel that ``execute`` starts shows DeprecationWarnings raised in library modules
+    (Python's default filters show only those raised in ``__main__``, so the assertion in
+    test_notebook_runs could not fail), and ``our_deprecation_warnings`` finds one of ours."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('BACKEND = "numpy"', metadata={'tags': ['parameters']}),
+        nbformat.v4.new_code_cell(
+            'import warnings\n'
+            "warnings.warn_explicit('probe: this call is deprecated', DeprecationWarning,\n"
+            "                       '/somewhere/d2l_optim/sections/probe.py', 7, module='d2l_optim.sections.probe')")])
+    path = tmp_path / 'probe.ipynb'
+    nbformat.write(nb, path)
+    ran = execute(path, 'numpy', tmp_path, monkeypatch)
+    assert our_deprecation_warnings(stderr_of(ran)) == [
+        '/somewhere/d2l_optim/sections/probe.py:7: DeprecationWarning: probe: this call is deprecated']
+
+
+def _cells(section: str) -> list[str]:
+    (path,) = (ROOT / 'notebooks').glob(f'{section}-*.ipynb')
+    return [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == 'code']
+
+
+#: the SGD notebooks, which test_exercises_late.py's LATE does not cover: rule and your-turn name
+EARLY = {'11.4': ('sgd', 'my_sgd'), '11.5': ('sgd', 'my_minibatch_sgd')}
+#: library functions that once answered an exercise (as in test_exercises_late.py)
+MOVED = ('quadratic_descent', 'effective_sample_weight', 'rmsprop_gamma_one', 'rotated_comparison',
+         'reddi_problem', 'adam_vs_yogi_figure', 'train_scratch')
+
+
+@pytest.mark.parametrize('section', list(EARLY))
+def test_sgd_notebooks_compute_their_exercises_and_check_the_learners_rule(section):
+    rule, mine = EARLY[section]
+    code = _cells(section)
+    joined = '\n'.join(code)
+    for name in MOVED:
+        assert not re.search(rf'\b{name}\b', joined), f'{section} calls {name}; compute it in the cell'
+    assert f"d2l.show_rule('{rule}')" in code
+    (cell,) = [c for c in code if c.startswith(f'def {mine}(p, g, state, hp, t, xp):')]
+    assert '# BEGIN SOLUTION' in cell and '# END SOLUTION' in cell
+    assert f"d2l.check({mine}, '{rule}')" in code
+    assert any(f"d2l.book_form({mine}, '{rule}')" in c and 'train_ch11' in c for c in code)
+    (path,) = (ROOT / 'notebooks').glob(f'{section}-*.ipynb')
+    cells = nbformat.read(path, as_version=4).cells
+    start = [i for i, c in enumerate(cells) if '## Exercises' in c.source][0]
+    end = [i for i, c in enumerate(cells) if '## The same rule on every framework' in c.source][0]
+    exercises = ''.join(c.source for c in cells[start:end] if c.cell_type == 'code')
+    assert exercises.count('print(') >= 3, f'{section}: exercises print their numbers'
+
+
+#: the notebooks with a slider cell, and the rule it reruns
+SLIDERS = {'11.3': 'sgd', '11.6': 'momentum', '11.7': 'adagrad', '11.8': 'rmsprop', '11.10': 'adam'}
+
+
+@pytest.mark.parametrize('section', list(SLIDERS))
+def test_notebook_has_a_trajectory_sliders_cell(section):
+    rules = [m.group(1) for c in _cells(section)
+             for m in re.finditer(r"trajectory_sliders\(\s*\w+\s*,\s*\w+\s*,\s*'(\w+)'", c)]
+    assert rules == [SLIDERS[section]], f'{section}: {rules}'
+    code = '\n'.join(_cells(section))
+    assert '.show()' in code[code.index('trajectory_sliders('):], f'{section}: the sliders are never shown'
+
+
+@pytest.mark.parametrize('section', list(BUILTINS))
+def test_builtin_cell_follows_the_overlay_with_its_settings(section):
+    """Each section with an overlay has a BUILTINS cell after it, run with the overlay's
+    batch size and epochs (different ones would compare curves of different lengths)."""
+    code = _cells(section)
+    overlays = [i for i, c in enumerate(code) if 'cross_backend.overlay_backends(' in c]
+    assert overlays, section
+    for i in overlays:
+        later = code[i + 1]
+        assert later.startswith('BUILTINS = {') and 'cross_backend.add_builtin_runs(runs, BUILTINS' in later, section
+        epochs = re.search(r'num_epochs=(\d+)', code[i])
+        assert re.search(rf'num_epochs={epochs.group(1)}\b', later) if epochs else 'num_epochs' not in later, section

@@ -10,7 +10,7 @@ import pytest
 
 from d2l_optim import sections as ex
 from d2l_optim.harness import train_2d
-from d2l_optim.sections import adam, airfoil_runs, matmul, momentum, objectives, rmsprop, sgd, traces
+from d2l_optim.sections import airfoil_runs, matmul, objectives, sgd
 from d2l_optim.cli import main
 
 #: The issue's table of the book's printed final losses (PT/TF, versions 1.0.3 and 0.17.5).
@@ -155,21 +155,16 @@ def test_registry_covers_every_section_and_experiment_of_the_issue():
     names = {e.key for e in ex.EXPERIMENTS.values()}
     assert {e.section for e in ex.EXPERIMENTS.values()} == set(ex.SECTIONS)
     for key in ('11.3/newton-nonconvex-eta0.5', '11.4/noisy-sgd-exponential', '11.5/matmul-gflops',
-                '11.5/time-vs-loss', '11.6/eigen-decay', '11.6/effective-weight', '11.8/gamma-1',
-                '11.8/rotated', '11.8/weights', '11.10/yogi-scratch', '11.10/adam-vs-yogi'):
+                '11.5/time-vs-loss', '11.6/eigen-decay', '11.8/weights', '11.10/yogi-scratch'):
         assert key in names, key
+    # exercise answers are computed in the notebooks' cells (issue 13), not in reproduce
+    for key in ('11.6/effective-weight', '11.7/rotated', '11.8/gamma-1', '11.8/rotated',
+                '11.10/adam-vs-yogi'):
+        assert key not in names, key
     assert len([e for e in ex.EXPERIMENTS.values() if e.per_backend]) == 20
 
 
-def test_exercises_worked_numerically():
-    ends = adam.adam_vs_yogi_figure()[1]
-    assert ends['adam'] == 1.0 and ends['yogi'] < -0.95           # Adam at the worst point
-    x1, x2 = rmsprop.rmsprop_gamma_one()[-1]
-    assert abs(x1) > 1e30 and abs(x2) > 1e60                      # gamma = 1 explodes
-    assert momentum.effective_sample_weight(0.9)['sum'] == pytest.approx(10.0)
-    assert momentum.effective_sample_weight(0.9)['steps_to_half_weight'] == 7     # 0.9^7 < 0.5 < 0.9^6
-    rot = traces.rotated_comparison('rmsprop', eta=0.4, gamma=0.9)
-    assert objectives.f_rotated(*rot['rotated'][-1]) > 1000 * objectives.f_ill(*rot['axis-aligned'][-1])
+def test_noisy_sgd_is_seeded():
     noisy = train_2d(sgd.noisy_sgd(objectives.f_2d_grad, 0.1, sgd.constant_lr(), seed=0), 50)
     again = train_2d(sgd.noisy_sgd(objectives.f_2d_grad, 0.1, sgd.constant_lr(), seed=0), 50)
     assert noisy == again                                         # the noise is seeded

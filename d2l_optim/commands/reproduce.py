@@ -415,7 +415,7 @@ def _overlay(key: str, runs: dict[str, Any], ex: Any, out: Path) -> tuple[str, t
     """One airfoil experiment's loss curves on every backend that ran it, in one figure (the
     backends in their usual order, whichever finished first); ``(section, (caption, file))``."""
     from ..plotting import pyplot, save_figure
-    from ..sections.airfoil_runs import overlay_figure
+    from ..sections.cross_backend import overlay_figure
     exp = ex.EXPERIMENTS[key]
     fig = overlay_figure({b: runs[b] for b in BACKENDS if b in runs}, title=exp.title)
     name = f'{exp.section}-{exp.name}-backends.png'

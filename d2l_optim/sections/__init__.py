@@ -6,7 +6,9 @@
 ``adam`` (11.10) and ``lr_scheduling`` (11.11, imported on use) each hold one
 section's code. Shared by several sections: ``objectives`` (the test functions),
 ``traces`` (1-D/2-D trajectories as results), ``airfoil_runs`` (scratch and concise
-runs, the backend overlay) and ``matmul`` (11.5's matrix products).
+runs), ``airfoil_rows`` (their ``reproduce`` rows), ``cross_backend`` (one seed's run on
+every backend and the frameworks' built-ins beside it, for the notebooks' last cells) and
+``matmul`` (11.5's matrix products). Exercise answers are computed in the notebooks' cells.
 Importing this package registers 11.1-11.10 and imports no framework.
 """
 from . import (adadelta, adagrad, adam, convexity, gd, intro, minibatch_sgd,  # noqa: F401  (register)

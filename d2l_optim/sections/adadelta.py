@@ -1,7 +1,7 @@
 """11.9 Adadelta: the airfoil runs (scratch and concise)."""
 from __future__ import annotations
 
-from .airfoil_runs import concise_run, register_run, scratch_run
+from .airfoil_rows import concise_run, register_run, scratch_run
 
 register_run('11.9', 'scratch', 'adadelta scratch (rho 0.9)', 'adadelta scratch',
               scratch_run('adadelta', {'rho': 0.9}))

@@ -1,24 +1,19 @@
 """The airfoil runs of 11.5-11.10 shared by ``reproduce`` and the notebooks: the scratch run
 of a rule through ``fit_ch11``, the concise run with each framework's own optimizer
-(:data:`CONCISE`, resolved lazily), their registration, and the one-seed overlay of
-backends.
+(:data:`CONCISE`, resolved lazily), and a context that keeps many runs in one notebook
+cell quiet. Their ``reproduce`` rows are registered by ``airfoil_rows``; the overlay of
+backends and the frameworks' built-ins beside our rule are in ``cross_backend``.
 """
 from __future__ import annotations
 
 import contextlib
 import importlib
-import os
-from typing import Any, Callable, Sequence
-
-import numpy as np
+from typing import Any
 
 from .. import plotting
-from ..backend import load_backend
 from ..book import BOOK_NAMES
 from ..harness import Run
-from ..plotting import plot
 from ..rules import get_rule
-from .registry import BACKENDS_ENV, Result, available_backends, experiment, new_figure
 
 
 def book_line(run: Run) -> str:
@@ -140,37 +135,6 @@ def train_concise(d2l: Any, rule: str, batch_size: int = 10, num_epochs: int = 2
     return run_
 
 
-def loss_result(run_: Run, label: str = '') -> Result:
-    """An airfoil run as a registry result: the final loss, the book's line, the loss figure."""
-    fig = run_.animator.draw() if run_.animator is not None else None
-    return Result({'loss': run_.final_loss}, book_line(run_), {'loss': fig} if fig else {},
-                  [run_], run_.sec_per_epoch, note=label)
-
-
-def register_run(section: str, name: str, title: str, book: str, make: Callable[[Any, int], Run]):
-    """Register ``make(d2l, seed) -> Run`` as an experiment compared with the book's ``book`` entry."""
-    experiment(section, name, title, book=book)(
-        lambda d2l, ctx: loss_result(make(d2l, ctx.seed), run_note(make, d2l)))
-
-
-def run_note(make: Callable, d2l: Any) -> str:
-    """The concise trainer behind ``make`` on this backend, for the report's note ( for scratch)."""
-    rule = getattr(make, 'concise_rule', None)
-    return trainer_label(rule, d2l.BACKEND.name) if rule else ''
-
-
-def scratch_run(rule: str, hp: dict, batch_size: int = 10, epochs: int = 2) -> Callable:
-    """``make(d2l, seed)`` for :func:`register_run`: the scratch run of ``rule``."""
-    return lambda d2l, seed: train_scratch(d2l, rule, hp, batch_size, epochs, seed, verbose=False)
-
-
-def concise_run(rule: str) -> Callable:
-    """``make(d2l, seed)`` for :func:`register_run`: the concise run of ``rule`` (:data:`CONCISE`)."""
-    make = lambda d2l, seed: train_concise(d2l, rule, seed=seed, verbose=False)  # noqa: E731
-    make.concise_rule = rule
-    return make
-
-
 @contextlib.contextmanager
 def quiet_in_notebook():
     """Runs inside a notebook cell without their live figures (only a summary is wanted).
@@ -191,63 +155,3 @@ def quiet_in_notebook():
     finally:
         plotting.in_notebook = in_notebook
 
-
-def overlay_backends(rule: str, hyperparams: dict | None = None, backends: Sequence[str] | None = None,
-                     seed: int = 0, batch_size: int = 10, num_epochs: int = 2, verbose: bool = True):
-    """Run the scratch ``rule`` on several backends with one seed, so each starts from the same
-    weights and sees the same minibatches, and overlay the loss curves in one figure.
-    Backends default to ``$D2L_OPTIM_BACKENDS`` (comma-separated) or else all that import
-    here. Returns ``(runs, fig)``."""
-    if backends is None and os.environ.get(BACKENDS_ENV):
-        backends = [b.strip() for b in os.environ[BACKENDS_ENV].split(',') if b.strip()]
-    names, skipped = available_backends(backends)
-    runs: dict[str, Run] = {}
-    for name in names:
-        d2l = load_backend(name)
-        with quiet_in_notebook():
-            runs[name] = train_scratch(d2l, rule, hyperparams, batch_size, num_epochs, seed, verbose=False)
-    fig = overlay_figure(runs, title=f'{rule}, seed {seed}')
-    if verbose:
-        ref = runs.get('numpy')
-        for name, r in runs.items():
-            diff = (f', max |loss - numpy| {np.max(np.abs(np.subtract(r.losses, ref.losses))):.1e}'
-                    if ref is not None and name != 'numpy' else '')
-            print(f'{name:>10}: {book_line(r)}{diff}')
-        for name, why in skipped.items():
-            print(f'{name:>10}: skipped ({why})')
-    return runs, fig
-
-
-def add_builtin_runs(runs: dict[str, Run], builtins: dict[str, tuple[str, dict, str]],
-                     seed: int = 0, reference: str = 'numpy') -> None:
-    """Train each framework's own optimizer, for the frameworks in ``runs``, and add the
-    runs to ``runs`` as ``'<framework> built-in'``.
-
-    ``builtins`` maps a framework to ``(its optimizer's name, the arguments closest to our
-    rule, why they differ)``, the table a notebook shows. Each run has ``seed`` (the same
-    weights and minibatches as ``runs``), is compiled where the framework can, and prints
-    its final loss and largest gap to ``runs[reference]`` next to the reason.
-    """
-    ours = runs[reference]
-    for name, (trainer, hyperparams, why) in builtins.items():
-        if name not in runs:
-            continue
-        fw = load_backend(name)
-        with quiet_in_notebook():
-            run = fw.fit_concise_ch11(trainer, hyperparams, fw.get_data_ch11(10)[0], seed=seed,
-                                      compile=fw.BACKEND.compile is not None)
-        runs[f'{name} built-in'] = run
-        gap = np.max(np.abs(np.subtract(run.losses, ours.losses)))
-        print(f'{name:>10} built-in {trainer}: final {run.final_loss:.4f}, '
-              f'max |loss - ours| {gap:.1e}: {why}')
-
-
-def overlay_figure(runs: dict[str, Run], title: str = ''):
-    """Loss curves of several runs (one per backend) in one figure."""
-    fig, ax = new_figure((4.5, 3))
-    fmts = ('-', 'm--', 'g-.', 'r:', 'c-', 'y--')
-    plot([r.x for r in runs.values()], [r.losses for r in runs.values()], 'epoch', 'loss',
-         legend=list(runs), ylim=[0.22, 0.35], fmts=fmts, axes=ax)
-    if title:
-        ax.set_title(title, fontsize=9)
-    return fig

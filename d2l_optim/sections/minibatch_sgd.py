@@ -7,7 +7,8 @@ from typing import Any
 
 from ..harness import Run
 from ..plotting import plot
-from .airfoil_runs import concise_run, register_run, scratch_run, train_scratch
+from .airfoil_rows import concise_run, register_run, scratch_run
+from .airfoil_runs import train_scratch
 from .matmul import matmul_gflops, peak_gflops
 from .registry import Context, Result, experiment, new_figure
 

@@ -1,5 +1,5 @@
 """11.6 Momentum, for ``reproduce``: the ill-conditioned quadratic with and without momentum,
-the weights beta^t, the eigenvalue view, the effective sample weight, and the airfoil runs.
+the weights beta^t, the eigenvalue view and the airfoil runs.
 The notebook computes its exercises in its own cells."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..harness import trainer_2d
-from .airfoil_runs import concise_run, register_run, scratch_run
+from .airfoil_rows import concise_run, register_run, scratch_run
 from .objectives import f_ill, f_ill_grad
 from .registry import Context, Result, experiment, new_figure
 from .traces import train_2d_result
@@ -45,14 +45,6 @@ def eigen_decay_figure(lambdas: Sequence[float] = (0.1, 1, 10, 19), eta: float =
     return fig
 
 
-def effective_sample_weight(beta: float, horizon: int = 1000) -> dict[str, float]:
-    """11.6: momentum's velocity sums past gradients with weights beta^tau; the total weight
-    is 1/(1 - beta), the number of gradients it effectively averages."""
-    w = beta ** np.arange(horizon)
-    half = float(np.searchsorted(np.cumsum(w) / w.sum(), 0.5) + 1)
-    return {'sum': float(w.sum()), 'closed_form': 1 / (1 - beta), 'steps_to_half_weight': half}
-
-
 @experiment('11.6', 'beta-powers', 'momentum weights beta^t', per_backend=False)
 def _beta_powers(d2l: Any, ctx: Context) -> Result:
     values = {f'beta {b}': b ** 20 for b in (0.95, 0.9, 0.6)}
@@ -65,17 +57,6 @@ def _eigen_decay(d2l: Any, ctx: Context) -> Result:
     values = {f'lambda {lam}': (1 - 0.1 * lam) ** 19 for lam in (0.1, 1, 10, 19)}
     return Result(values, ', '.join(f'{k}: {v:.4f}' for k, v in values.items()),
                   {'eigen-decay': eigen_decay_figure()})
-
-
-@experiment('11.6', 'effective-weight', 'exercise: effective sample weight 1/(1 - beta)', per_backend=False)
-def _effective_weight(d2l: Any, ctx: Context) -> Result:
-    values, parts = {}, []
-    for beta in (0.5, 0.9, 0.99):
-        w = effective_sample_weight(beta)
-        values[f'beta {beta}'] = w['sum']
-        parts.append(f"beta {beta}: {w['sum']:.2f} (1/(1-beta) = {w['closed_form']:.2f}), "
-                     f"half of it from the last {w['steps_to_half_weight']:.0f} steps")
-    return Result(values, '; '.join(parts))
 
 
 for _name, _lr, _mom, _book in (('scratch-lr0.02-beta0.5', 0.02, 0.5, 'momentum (0.02, 0.5)'),

@@ -1,5 +1,5 @@
 """The chapter's test functions and their gradients: 11.3's nonconvex x cos(c x), the
-quadratic of 11.3/11.4, the ill-conditioned one of 11.6-11.8 and its 45-degree rotation."""
+quadratic of 11.3/11.4 and the ill-conditioned one of 11.6-11.8."""
 from __future__ import annotations
 
 import numpy as np
@@ -44,11 +44,3 @@ def f_ill(x1, x2):
 def f_ill_grad(x1, x2):
     return 0.2 * x1, 4 * x2
 
-
-def f_rotated(x1, x2):
-    """The exercise of 11.7/11.8: f rotated by 45 degrees, 0.1 (x1 + x2)^2 + 2 (x1 - x2)^2."""
-    return 0.1 * (x1 + x2) ** 2 + 2 * (x1 - x2) ** 2
-
-
-def f_rotated_grad(x1, x2):
-    return 0.2 * (x1 + x2) + 4 * (x1 - x2), 0.2 * (x1 + x2) - 4 * (x1 - x2)

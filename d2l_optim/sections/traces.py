@@ -1,11 +1,12 @@
 """1-D and 2-D trajectories as registry results: the core's ``gd_1d``, ``newton`` and
-``train_2d`` run with their printed line captured and the trace drawn (11.3, 11.6-11.8)."""
+``train_2d`` run with their printed line captured and the trace drawn (11.3, 11.6-11.8).
+The exercises' own trajectories (the rotated problem of 11.7/11.8) are computed in the
+notebooks' cells, not here."""
 from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from ..harness import gd_1d, newton, show_trace, show_trace_2d, train_2d, trainer_2d
-from .objectives import f_ill, f_ill_grad, f_rotated, f_rotated_grad
+from ..harness import gd_1d, newton, show_trace, show_trace_2d, train_2d
 from .registry import Result, captured_figure, printed
 
 
@@ -38,23 +39,3 @@ def train_2d_result(trainer: Callable, f: Callable, steps: int = 20, f_grad=None
     results, line = printed(train_2d, trainer, steps, f_grad)
     return trace_result(results, f, line)
 
-
-def rotated_comparison(rule: str, steps: int = 20, **hyperparams) -> dict[str, list]:
-    """The exercises of 11.7/11.8: a rule on f and on f rotated by 45 degrees; per-coordinate
-    rules (Adagrad, RMSProp) lose their edge when the axes are no longer the eigenvectors."""
-    out = {}
-    for label, grad in (('axis-aligned', f_ill_grad), ('rotated', f_rotated_grad)):
-        out[label], _ = printed(train_2d, trainer_2d(rule, grad, **hyperparams), steps)
-    return out
-
-
-def rotated_result(rule: str, **hp) -> Result:
-    """:func:`rotated_comparison` as a result: f at both ends and the rotated trace."""
-    traces = rotated_comparison(rule, **hp)
-    values = {f'{k} f': float(f(*traces[k][-1])) for k, f in (('axis-aligned', f_ill),
-                                                                 ('rotated', f_rotated))}
-    with captured_figure() as box:
-        show_trace_2d(f_rotated, traces['rotated'])
-    text = (f"f after 20 steps: axis-aligned {values['axis-aligned f']:.6f}, "
-            f"rotated {values['rotated f']:.6f}")
-    return Result(values, text, {'rotated': box[0]})
