@@ -129,6 +129,10 @@ def check(fn: Callable, rule: str | Rule, backend: str | Backend | Any = 'numpy'
     1e-3 for Yogi, whose 1e-6 from the book's TensorFlow tab also passes, with a
     note) or read ``hp.get('eps', ...)``.
 
+    ``fn`` gets arrays of its own on every backend (gradients, start parameters,
+    states): writing into them (``g[:] = -g``, ``p -= lr * g`` in a pure rule) changes
+    only its own run, never the reference's or the diagnosis's inputs.
+
     **Gradients on parameters.** On PyTorch the gradient is put into ``p.grad``
     by a ``backward()`` that accumulates, as a training loop's does, so an
     optimizer that never clears ``p.grad`` is caught (``grad_not_zeroed``). On
@@ -245,6 +249,17 @@ def _copy(x: Any) -> np.ndarray:
     return np.array(to_numpy(x), dtype=np.float32, copy=True)
 
 
+def _own(make: Callable[[np.ndarray], Any], x: np.ndarray) -> Any:
+    """``make`` (a backend's tensor, parameter or state) applied to a private copy of ``x``.
+
+    The learner gets arrays of its own: NumPy's ``tensor`` is ``np.asarray`` and
+    PyTorch's is ``torch.from_numpy``, both sharing memory with what they are given,
+    and a learner may write into its gradients (``g[:] = -g``) or, in a pure rule,
+    into ``p`` (``p -= lr * g``). The reference run and the diagnosis must never see that.
+    """
+    return make(np.array(x, dtype=np.float32, copy=True))
+
+
 class _RuleRun:
     """A reference (or variant) rule on float32 NumPy arrays, through apply_rule."""
 
@@ -266,7 +281,7 @@ class _PureRun:
 
     def __init__(self, fn: Callable, rule: Rule, be: Backend, p0: Sequence[np.ndarray], hp: dict):
         self.be, self.hp = be, dict(hp)
-        self.params, self.states = [be.tensor(p) for p in p0], None
+        self.params, self.states = [_own(be.tensor, p) for p in p0], None
         name = getattr(fn, '__name__', 'fn')
         names = STATE_NAMES.get(rule.name, ())
         expect = f"({', '.join(names)},)" if len(names) == 1 else f"({', '.join(names)})"
@@ -289,7 +304,7 @@ class _PureRun:
                          rule.uses_t, rule.init)
 
     def step(self, grads: list[np.ndarray]) -> list[np.ndarray]:
-        gs = [self.be.tensor(g) for g in grads]
+        gs = [_own(self.be.tensor, g) for g in grads]
         self.params, self.states = apply_rule(self.rule, self.params, gs, self.states, self.hp,
                                               self.be.xp)
         return [_copy(p) for p in self.params]
@@ -300,15 +315,15 @@ class _BookRun:
 
     def __init__(self, fn: Callable, rule: Rule, be: Backend, p0: Sequence[np.ndarray], hp: dict):
         self.fn, self.be, self.hp, self.name = fn, be, dict(hp), getattr(fn, '__name__', 'fn')
-        self.params = [be.parameter(p) for p in p0]
-        per_param = [tuple(be.state(np.zeros(p.shape, np.float32)) for _ in range(rule.n_states))
+        self.params = [_own(be.parameter, p) for p in p0]
+        per_param = [tuple(_own(be.state, np.zeros(p.shape)) for _ in range(rule.n_states))
                      for p in p0]
         self.states = None if rule.n_states == 0 else \
             [s[0] for s in per_param] if rule.n_states == 1 else per_param
 
     def step(self, grads: list[np.ndarray]) -> list[np.ndarray]:
         be = self.be
-        gs = [be.tensor(g) for g in grads]
+        gs = [_own(be.tensor, g) for g in grads]
         if be.grads_on_params:
             loss = lambda: sum((p * g).sum() for p, g in zip(self.params, gs))  # noqa: E731
             if be.backward is not None:
@@ -485,7 +500,7 @@ def _diagnose(actual, rule, p0, hp, grads, lr_step, accumulates) -> Variant | No
     for variant in variants(rule, grads_accumulate=accumulates):
         run = _RuleRun(variant.as_rule(), p0, hp, accumulate=variant.accumulate_grads)
         for k, (g, want) in enumerate(zip(grads, actual), 1):     # stop at the first step off
-            if k == lr_step:
+            if k == lr_step and not variant.fixed_lr:
                 run.hp['lr'] = run.hp['lr'] * 0.5
             if _compare([want], [run.step(g)])[0] is not None:
                 break
@@ -568,7 +583,7 @@ def _run_2d(fn, rule, steps, takes_f_grad, hyperparams, f_grad, base) -> CheckRe
                            f"{_title(base)} matches the reference {rule.name}: {steps} steps from "
                            f"{X0_2D} with {hp}.\nLargest difference {max_abs:.2g}.", **base)
     for variant in variants(rule):
-        if variant.accumulate_grads:
+        if variant.accumulate_grads or variant.fixed_lr:     # no gradients to sum, no lr change
             continue
         if _compare(actual, rule_traj(variant.as_rule()))[0] is None:
             if variant.passes:
@@ -670,6 +685,11 @@ def _message(v: Variant | None, rule: Rule, first, max_abs, base, lr_step, max_r
                 f"(v = beta * v + lr * g; p = p - v), the book's v times lr.\n"
                 f"Passed. The two differ only when lr changes (here{at}, as a scheduler would change "
                 f"it): then the book's form applies the new lr at once.")
+    if code == 'lr_constant':
+        read = "hyperparams['lr']" if base.get('form') == 'book' else "hp['lr']"
+        return (f"{who} agrees with the reference {r} until step {first}, where the learning rate it "
+                f"is given halves (as a scheduler would change it), and goes on with the old one.\n"
+                f"Read the learning rate from {read} at every step instead of writing the number in.")
     if code == 'yogi_as_adam':
         return (f"{who} updates s as Adam does: s = beta2 * s + (1 - beta2) * g**2.\n"
                 f"Yogi moves s additively: s = s + (1 - beta2) * sign(g**2 - s) * g**2.")

@@ -7,7 +7,9 @@
   ``# SOLUTION`` keeps only its left-hand side (``eps = ...``), and cells tagged
   ``solution`` are emptied. These are the markers nbgrader and otter-grader take.
 * :func:`grade_notebook` executes one submission with nbclient (its own kernel,
-  a per-cell timeout) and collects every :func:`d2l_optim.check` result from the
+  a per-cell timeout) through the last cell that calls ``check(`` (the cells after
+  it cannot change a grade and are not run) and collects every
+  :func:`d2l_optim.check` result from the
   trace file named by ``$D2L_OPTIM_CHECK_LOG`` (one JSON line per call, with the
   IPython execution count of its cell), matched to the ``check(...)`` calls found
   in the source so that a check that never ran still gets its row and reason.
@@ -28,7 +30,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .checker import TRACE_ENV
 
@@ -36,6 +38,8 @@ BEGIN, END, INLINE = '# BEGIN SOLUTION', '# END SOLUTION', '# SOLUTION'
 STUB = 'raise NotImplementedError("your code here")'
 SOLUTION_TAG = 'solution'
 LAB_EXTRA = 'pip install "d2l-optim[lab]"'
+#: why the grader leaves the cells after the last check call unrun
+SKIPPED = 'not run: it comes after cell {cell}, the last cell calling check, so it cannot change a grade'
 #: a call of check in a notebook: check(my_rule, 'rmsprop'), d2l.check(fn, "adam", ...)
 _ASSIGNMENT = re.compile(r'^(\s*[\w.\[\], ]+?)\s*[-+*/]?=(?!=)')
 _CHECK_CALL = re.compile(r"""\bcheck\(\s*([A-Za-z_][\w.]*)\s*,\s*(?:['"]([\w-]+)['"])?""")
@@ -144,6 +148,8 @@ class Graded:
     nb: Any = None
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+    #: the index of the last cell run (the last one calling check), when cells after it were skipped
+    stopped_after: int | None = None
 
 
 @dataclass
@@ -211,13 +217,15 @@ def _error_of(cell: Any) -> str:
     return ''
 
 
-def execute(nb: Any, workdir: Path, timeout: int, trace: Path,
-            kernel_name: str = 'python3') -> list[str]:
-    """Run every code cell of ``nb`` in place in a fresh kernel; return what went wrong.
+def execute(nb: Any, workdir: Path, timeout: int, trace: Path, kernel_name: str = 'python3',
+            upto: int | None = None, timeout_for: Callable[[int], int] | None = None) -> list[str]:
+    """Run the code cells of ``nb`` in place in a fresh kernel; return what went wrong.
 
-    A cell that runs past ``timeout`` seconds is interrupted and execution goes
-    on; if the next cell also times out (the kernel ignores interrupts), or the
-    kernel dies, the remaining cells are marked not run and execution stops.
+    Cells after index ``upto`` (when given) are not run and get ``lab_skipped``.
+    A cell that runs past ``timeout`` seconds (``timeout_for(index)`` if given) is
+    interrupted and execution goes on; if the next cell also times out (the kernel
+    ignores interrupts), or the kernel dies, the remaining cells are marked not run
+    and execution stops.
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -242,9 +250,16 @@ def execute(nb: Any, workdir: Path, timeout: int, trace: Path,
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != 'code':
                 continue
+            if upto is not None and index > upto:
+                cell.metadata['lab_skipped'] = SKIPPED.format(cell=upto)
+                continue
             if stop:
                 cell.metadata['lab_not_run'] = stop
                 continue
+            limit = timeout_for(index) if timeout_for else timeout
+            client.timeout = limit
+            client.error_on_timeout = {**client.error_on_timeout,
+                                       'evalue': f'ran past the {limit} s timeout'}
             try:
                 client.execute_cell(cell, index)
             except DeadKernelError:
@@ -256,7 +271,7 @@ def execute(nb: Any, workdir: Path, timeout: int, trace: Path,
                 replies[index] = {'ename': 'Timeout'}
             _claim(trace, seen, cell)
             if replies.get(index, {}).get('ename') == 'Timeout':
-                note = f"ran past the {timeout} s timeout (an endless loop?) and was interrupted"
+                note = f"ran past the {limit} s timeout (an endless loop?) and was interrupted"
                 cell.metadata['lab_error'] = note
                 problems.append(f"cell {index} {note}")
                 if timed_out and timed_out[-1] == index - 1 or len(timed_out) >= 2:
@@ -290,8 +305,16 @@ def _records(trace: Path) -> list[dict]:
 
 
 def grade_notebook(path: str | os.PathLike, timeout: int = 60, backend: str | None = 'numpy',
-                   label: str | None = None) -> Graded:
-    """Execute one submission and return a row per check (or one row saying why none ran)."""
+                   label: str | None = None, *,
+                   timeout_for: Callable[[int], int] | None = None) -> Graded:
+    """Execute one submission and return a row per check (or one row saying why none ran).
+
+    The notebook runs through the last cell whose source calls ``check(``; the
+    demonstrations after it (plots, other backends, exercises) cannot change a row,
+    so they are skipped. With no such call every cell runs (a check may still be
+    reached some other way). ``timeout_for(cell_index)``, if given, is the seconds
+    for that cell instead of ``timeout``.
+    """
     path = Path(path)
     label = label or str(path)
     started = time.perf_counter()
@@ -301,10 +324,13 @@ def grade_notebook(path: str | os.PathLike, timeout: int = 60, backend: str | No
                       time.perf_counter() - started)
     nb = inject_backend(nb, backend)
     calls = _calls(nb)
+    upto = max(call.cell for call in calls) if calls else None     # run through the last check
+    skips = upto is not None and any(c.cell_type == 'code' for c in nb.cells[upto + 1:])
     with tempfile.TemporaryDirectory(prefix='d2l-lab-') as tmp:
         trace = Path(tmp) / 'checks.jsonl'
         try:
-            problems = execute(nb, path.parent.resolve(), timeout, trace)
+            problems = execute(nb, path.parent.resolve(), timeout, trace, upto=upto,
+                               timeout_for=timeout_for)
         except Exception as e:     # the kernel could not start, or nbclient failed
             problems = [f"could not run: {type(e).__name__}: {' '.join(str(e).split())[:200]}"]
             for cell in nb.cells:
@@ -318,7 +344,8 @@ def grade_notebook(path: str | os.PathLike, timeout: int = 60, backend: str | No
     if not rows:
         why = problems[0] if problems else 'no d2l.check(...) call found in the notebook'
         rows = [CheckRow(label, '', reason=why)]
-    return Graded(path, rows, nb, time.perf_counter() - started, problems)
+    return Graded(path, rows, nb, time.perf_counter() - started, problems,
+                  upto if skips else None)
 
 
 def _match(label: str, nb: Any, calls: list[_Call], records: list[dict]) -> list[CheckRow]:
@@ -382,6 +409,9 @@ def feedback_html(graded: Graded) -> str:
              f"<p>{n_pass} of {n} checks passed.</p>"]
     for problem in graded.problems:
         parts.append(f"<p><b>Note:</b> {html.escape(problem)}</p>")
+    if graded.stopped_after is not None:
+        parts.append(f"<p>Grading ran the notebook through cell {graded.stopped_after}, the last "
+                     f"one calling check; the cells after it cannot change a grade and were not run.</p>")
     for row in graded.rows:
         css = 'pass' if row.passed else 'fail'
         head = f"{row.check or 'submission'}: {'passed' if row.passed else 'not passed'}"

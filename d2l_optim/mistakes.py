@@ -3,7 +3,8 @@ r"""The known wrong versions of each update rule, which :func:`d2l_optim.check` 
 A :class:`Variant` is the reference rule as a learner with one particular mistake
 computes it. Most variants are transformations of the one reference rule in
 :mod:`d2l_optim.rules` (another eps, t frozen or shifted, a state never written
-back, the step's sign flipped, gradients accumulated, Adam run in place of Yogi);
+back, the step's sign flipped, gradients accumulated, the learning rate never re-read,
+Adam run in place of Yogi);
 only a mistake that is a different formula (eps outside the root, no bias
 correction, a dropped :math:`1 - \gamma`, Adadelta's order, the learning rate in
 the velocity) is written out here, once.
@@ -32,6 +33,7 @@ CODES = {
     'grad_not_zeroed': 'p.grad never cleared, so gradients accumulate across steps (PyTorch)',
     'wrong_sign': 'the update added instead of subtracted',
     'lr_in_velocity': 'momentum with the learning rate inside the velocity (equivalent at constant lr)',
+    'lr_constant': "the learning rate written in as a number, not read from hyperparams['lr'] each step",
     'yogi_as_adam': "Yogi's second moment updated as Adam's",
     'adadelta_order': 'Adadelta with its averages updated in the wrong order',
 }
@@ -54,6 +56,8 @@ class Variant:
     ``t_of`` maps the true step count to the one the mistaken code uses;
     ``frozen_states`` lists the states never written back (they stay at their
     initial zeros); ``accumulate_grads`` feeds the sum of all gradients so far;
+    ``fixed_lr`` keeps the first learning rate when the checker changes ``hp['lr']``
+    mid-run (the variant is the rule itself: the checker's run of it ignores the change);
     ``passes`` marks an equivalent form (reported as passed, with a note).
     """
 
@@ -63,6 +67,7 @@ class Variant:
     t_of: Callable[[int], int] | None = None
     frozen_states: tuple[int, ...] = ()
     accumulate_grads: bool = False
+    fixed_lr: bool = False
     passes: bool = False
     eps: float | None = None
 
@@ -244,6 +249,8 @@ def variants(rule: Rule, grads_accumulate: bool = False) -> list[Variant]:
     if name in ('momentum', 'nesterov'):
         f = momentum_lr_in_velocity if name == 'momentum' else nesterov_lr_in_velocity
         add('lr_in_velocity', _formula(rule, f), 'v = beta * v + lr * g', passes=True)
+    if 'lr' in rule.defaults:
+        add('lr_constant', rule, 'the learning rate of the first step, kept', fixed_lr=True)
     if name in BOOK_EPS:
         for eps in EPS_CANDIDATES:
             # Adadelta with eps = 0 never moves (Delta-x starts at 0): that is not an eps slip

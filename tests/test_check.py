@@ -1,14 +1,18 @@
 """check(fn, rule): the core rules pass in every form on every backend; each known mistake,
 written the way a learner writes it, gets exactly its code; unknown ones get None and the
 right first bad step; bad returns get a message, never a traceback."""
+import inspect
 import json
 import math
+import re
+import sys
 
 import numpy as np
 import pytest
 
 import d2l_optim
 from d2l_optim import check
+from d2l_optim import checker
 from d2l_optim.backend import installed_backends, load_backend
 from d2l_optim.book import book_optimizer
 from d2l_optim.checker import TRACE_ENV, MIME_TYPE
@@ -146,6 +150,18 @@ def sgd_uphill(params, grads, states, hyperparams):
         p[:] += hyperparams['lr'] * g
 
 
+def sgd_flips_its_grads(params, grads, states, hyperparams):
+    for p, g in zip(params, grads):
+        g[:] = -g                                 # written into the gradient it was given
+        p[:] -= hyperparams['lr'] * g
+
+
+def momentum_fixed_lr(params, grads, states, hyperparams):
+    for p, v, g in zip(params, states, grads):
+        v[:] = hyperparams['momentum'] * v + g
+        p[:] -= 0.005 * v                          # the book's lr written in, not read
+
+
 def momentum_lr_in_v(params, grads, states, hyperparams):
     for p, v, g in zip(params, states, grads):
         v[:] = hyperparams['momentum'] * v + hyperparams['lr'] * g
@@ -184,6 +200,8 @@ MISTAKES = [
     (adam_eps_inside, 'adam', 'eps_inside_sqrt', 1),
     (my_adam_t0, 'adam', 'bias_correction_t0', 1),
     (sgd_uphill, 'sgd', 'wrong_sign', 1),
+    (sgd_flips_its_grads, 'sgd', 'wrong_sign', 1),
+    (momentum_fixed_lr, 'momentum', 'lr_constant', 26),  # right until lr halves at step 26
     (yogi_written_as_adam, 'yogi', 'yogi_as_adam', 8),   # equal until sign(g**2 - s) < 0
     (adadelta_delta_first, 'adadelta', 'adadelta_order', 1),
 ]
@@ -210,8 +228,80 @@ def test_lr_in_velocity_is_reported_equivalent_and_passes():
 
 
 def test_every_listed_code_is_tested():
-    tested = {code for _, _, code, _ in MISTAKES} | {'lr_in_velocity', 'grad_not_zeroed'}
-    assert tested == set(CODES)
+    """MISTAKES' codes, plus each code some other test of this file asserts as a result's mistake."""
+    here = sys.modules[__name__]
+    assert 'fn, rule, code, step' in inspect.getsource(test_each_known_mistake_gets_its_code)
+    asserted = {code for name, f in vars(here).items()
+                if name.startswith('test_') and inspect.isfunction(f)
+                for code in re.findall(r"\.mistake == '(\w+)'", inspect.getsource(f))}
+    tested = {code for _, _, code, _ in MISTAKES} | asserted
+    assert tested == set(CODES), sorted(set(CODES) ^ tested)
+
+
+def test_lr_constant_in_a_pure_rule_says_hp():
+    def my_adam(p, g, state, hp, t, xp):
+        v, s = state
+        v, s = 0.9 * v + 0.1 * g, 0.999 * s + 0.001 * g * g
+        return p - 0.01 * (v / (1 - 0.9 ** t)) / (xp.sqrt(s / (1 - 0.999 ** t)) + 1e-6), (v, s)
+    result = check(my_adam, 'adam')
+    assert not result.passed and result.mistake == 'lr_constant'
+    assert result.first_bad_step == 26 and "hp['lr']" in result.message
+    # a rule that writes in another number is wrong from the first step: not this mistake
+    result = check(lambda p, g, state, hp, t, xp: (p - 0.04 * g, state), 'sgd')
+    assert result.mistake is None and result.first_bad_step == 1
+
+
+# ---------------------------------------------------------------- learners writing into their inputs
+
+def sgd_doubles_its_grads(params, grads, states, hyperparams):
+    for p, g in zip(params, grads):
+        g *= 2
+        p[:] -= hyperparams['lr'] * g
+
+
+def sgd_rule_in_place(p, g, state, hp, t, xp):
+    p -= hp['lr'] * g                             # writes into the p it was given
+    return p, state
+
+
+def rmsprop_rule_in_place(p, g, state, hp, t, xp):
+    (s,) = state
+    s = hp['gamma'] * s + (1 - hp['gamma']) * g * g
+    p -= hp['lr'] * g / xp.sqrt(s + 1e-6)
+    return p, (s,)
+
+
+def sgd_rule_flips_in_place(p, g, state, hp, t, xp):
+    g *= -1
+    p -= hp['lr'] * g
+    return p, state
+
+
+@pytest.mark.parametrize('airfoil', [False, True], ids=['seeded-only', 'with-airfoil'])
+def test_writing_into_grads_or_params_never_reaches_the_reference(airfoil, monkeypatch):
+    if not airfoil:
+        monkeypatch.setattr(checker, '_airfoil', lambda: None)
+    elif checker._airfoil() is None:
+        pytest.skip('the airfoil data is not on this machine ($D2L_OPTIM_DATA_DIR)')
+    flipped = check(sgd_flips_its_grads, 'sgd')
+    assert not flipped.passed and flipped.mistake == 'wrong_sign' and flipped.first_bad_step == 1
+    doubled = check(sgd_doubles_its_grads, 'sgd')
+    assert not doubled.passed and doubled.mistake is None and doubled.first_bad_step == 1
+    assert doubled.max_abs_error > 1e-2
+    in_place = check(sgd_rule_in_place, 'sgd')
+    assert in_place.passed and in_place.first_bad_step is None, in_place.message
+    assert in_place.max_abs_error <= 1e-5
+    assert ('airfoil epoch (150 minibatches)' in in_place.message) is airfoil
+    assert check(rmsprop_rule_in_place, 'rmsprop').passed
+
+
+@pytest.mark.parametrize('backend', ['numpy', 'torch', 'tensorflow', 'mxnet'])
+def test_pure_rule_in_place_on_every_backend(backend):
+    d2l = _backend(backend)       # PyTorch's tensor() shares memory with NumPy, as NumPy's does
+    result = d2l.check(sgd_rule_in_place, 'sgd')
+    assert result.passed and result.max_abs_error <= 1e-5, result.message
+    result = d2l.check(sgd_rule_flips_in_place, 'sgd')
+    assert result.mistake == 'wrong_sign' and result.first_bad_step == 1
 
 
 def test_state_not_updated_in_pure_form_names_the_state():
@@ -309,14 +399,8 @@ def adagrad_no_square(params, grads, states, hyperparams):
         p[:] -= hyperparams['lr'] * g / np.sqrt(s + eps)
 
 
-def momentum_fixed_lr(params, grads, states, hyperparams):
-    for p, v, g in zip(params, states, grads):
-        v[:] = hyperparams['momentum'] * v + g
-        p[:] -= 0.005 * v                          # the book's lr written in, not read
-
-
 @pytest.mark.parametrize('fn, rule, step', [(adagrad_no_square, 'adagrad', 1),
-                                            (momentum_fixed_lr, 'momentum', 26)])
+                                            (sgd_doubles_its_grads, 'sgd', 1)])
 def test_unknown_mistakes_get_none_and_the_first_bad_step(fn, rule, step):
     result = check(fn, rule)
     assert not result.passed and result.mistake is None

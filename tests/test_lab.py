@@ -140,7 +140,14 @@ def test_validate_fails_naming_notebook_and_check(tmp_path, capsys):
     assert 'student/11.8-rmsprop.ipynb: check adam passes without the solution' in err
 
 
-def test_grade_survives_loops_crashes_and_broken_files(sections, tmp_path):
+def test_grade_survives_loops_crashes_and_broken_files(sections, tmp_path, monkeypatch):
+    real = lab.grade_notebook
+
+    def short_from_cell_3(path, timeout, *args, **kwargs):
+        # the loops are inserted at cell 3: from there on cells get the 3 s of --timeout, while
+        # the import cell before them keeps 60 s however loaded the machine (a CI runner) is
+        return real(path, timeout, *args, timeout_for=lambda i: timeout if i >= 3 else 60, **kwargs)
+    monkeypatch.setattr(lab, 'grade_notebook', short_from_cell_3)
     subs = tmp_path / 'subs'
     src = sections / '11.6-momentum.ipynb'
     nb = nbformat.read(src, 4)
@@ -166,12 +173,41 @@ def test_grade_survives_loops_crashes_and_broken_files(sections, tmp_path):
     # the loop is interrupted after 3 s, the notebook goes on and its check still runs
     assert rows['loop']['passed'] == 'True' and 'ran past the 3 s timeout' in rows['loop']['reason']
     assert rows['stubborn']['passed'] == 'False'
-    assert 'did not stop' in rows['stubborn']['reason']
+    assert 'did not stop after cell 4 timed out' in rows['stubborn']['reason']   # cells 3 and 4
     assert rows['crash']['passed'] == 'False' and 'the kernel died in cell 4' in rows['crash']['reason']
     assert rows['truncated']['check'] == '' and 'is not valid JSON' in rows['truncated']['reason']
     assert "not a notebook (no 'cells')" in rows['notjson']['reason']
     names = sorted(p.name for p in (tmp_path / 'g' / 'feedback').iterdir())
     assert names == [f'{who}__11.6-momentum.html' for who in sorted(rows)]
+
+
+def test_grading_stops_after_the_last_check_cell(sections, tmp_path):
+    nb = nbformat.read(sections / '11.8-rmsprop.ipynb', 4)
+    last = max(i for i, c in enumerate(nb.cells) if 'check(' in c.source)
+    nb.cells.insert(last + 1, nbformat.v4.new_code_cell("raise RuntimeError('a demonstration')"))
+    nb.cells.insert(last + 2, nbformat.v4.new_code_cell('while True:\n    pass'))
+    nb.cells.insert(last + 3, nbformat.v4.new_code_cell("d2l.adam = None  # check( in a comment"))
+    path = tmp_path / 'sub' / '11.8-rmsprop.ipynb'
+    path.parent.mkdir()
+    nbformat.write(nb, path)
+    graded = lab.grade_notebook(path, 60, 'numpy')
+    # had the cells after the check run: a RuntimeError noted and the loop's timeout in every reason
+    assert [(r.check, r.passed, r.mistake, r.reason, r.cell) for r in graded.rows] == [
+        ('rmsprop', True, '', '', 4), ('adam', True, '', '', last)]
+    assert graded.problems == [] and graded.stopped_after == last
+    after = graded.nb.cells[last + 1:last + 4]
+    assert [c.outputs for c in after] == [[], [], []]
+    assert all(f'after cell {last}, the last cell calling check' in c.metadata['lab_skipped'] for c in after)
+    assert f'through cell {last}, the last one calling check' in lab.feedback_html(graded)
+    # a notebook without any check call runs to the end: the loop's timeout is the row's reason
+    calls = {call.cell for call in lab._calls(nb)}
+    nb.cells = [c for i, c in enumerate(nb.cells) if i not in calls]
+    loop = next(i for i, c in enumerate(nb.cells) if c.source.startswith('while True'))
+    nbformat.write(nb, path)
+    graded = lab.grade_notebook(path, 3, 'numpy', timeout_for=lambda i: 3 if i >= loop else 60)
+    assert graded.stopped_after is None
+    assert 'ran past the 3 s timeout' in ' '.join(graded.problems)
+    assert [(r.check, r.reason) for r in graded.rows] == [('', graded.problems[0])]
 
 
 def test_interrupted_grade_keeps_the_rows_finished(sections, tmp_path, monkeypatch):

@@ -6,9 +6,10 @@
 executes both and fails (exit 1) if a solution misses a check or a student
 version passes one.
 
-``lab grade SUBMISSIONS... --out DIR`` executes each notebook headless and writes
-``DIR/grades.csv`` (rewritten after every submission, so an interrupted run keeps
-the rows finished so far) and ``DIR/feedback/<name>.html``.
+``lab grade SUBMISSIONS... --out DIR`` executes each notebook headless, through
+its last cell that calls ``check(``, and writes ``DIR/grades.csv`` (rewritten after
+every submission, so an interrupted run keeps the rows finished so far) and
+``DIR/feedback/<name>.html``.
 """
 from __future__ import annotations
 
@@ -52,7 +53,11 @@ One folder per student, the notebooks inside with their names unchanged:
     d2l-optim lab grade submissions/ --out grades/ [--timeout 60] [--backend numpy]
 
 Every notebook runs in its own fresh kernel, each cell limited to `--timeout` seconds
-(an endless loop is interrupted and recorded). `grades/grades.csv` has one row per
+(an endless loop is interrupted and recorded), and only through its last cell whose code
+calls `check(`: the cells after it (plots, other backends, exercises) cannot change a
+grade, so they are not run, and a notebook takes seconds instead of a minute. (A check
+reached only through a helper called after that cell is therefore not run either.)
+`--jobs 2` runs two notebooks at once. `grades/grades.csv` has one row per
 submission and check: `file, check, passed, mistake, first_bad_step, reason, cell, message`.
 `mistake` names a known mistake (`eps_outside_sqrt`, `t_not_advanced`, ...); `reason`
 says why a check has no result (the cell raised, the kernel died, the file is not a
@@ -60,6 +65,11 @@ notebook) or what else went wrong (a cell interrupted at the timeout); `message`
 the student saw. `grades/feedback/<student>__<notebook>.html` shows each check's message next
 to the student's code; hand those back. The CSV is rewritten after every submission, so
 an interrupted run keeps every row it finished; run it again to redo the rest.
+
+Grading trusts the student's kernel: the check results are written by code running in
+the same process as the student's, so a notebook can forge them (print a passing line,
+replace `check`); for high-stakes grades, re-run the checks in a clean process on the
+student's functions rather than trusting the notebook's own report.
 
 ## Check the lab itself
 
