@@ -55,6 +55,8 @@ CLI_MISTAKES = {
                           ['--json', 'afile', 'is a file']),
     'bench-json-is-a-dir': (['bench', '--from-json', '{t}/nokeys.json', '--json', '{t}/adir'], ['--json', 'is a folder']),
     'from-json-missing': (['bench', '--from-json', '{t}/none.json'], ['none.json', 'no such file', 'bench --json']),
+    'from-json-is-a-dir': (['bench', '--from-json', '{t}/adir'], ['--from-json', 'adir', 'is a folder', 'bench --json']),
+    'reproduce-unknown-section': (['reproduce', '--sections', '12.1'], ['12.1', 'choose from', '11.10+', '11.11']),
     'from-json-not-json': (['bench', '--from-json', '{t}/bad.json'], ['bad.json', 'not a JSON file']),
     'from-json-no-keys': (['bench', '--from-json', '{t}/nokeys.json'], ['nokeys.json', "'measurements'", 'bench --json']),
     'from-json-bad-row': (['bench', '--from-json', '{t}/badrow.json'], ['badrow.json', "'optimizer'"]),

@@ -97,6 +97,8 @@ def main(args: argparse.Namespace) -> int:
 def _load_report(path: str, bench) -> dict:
     """A saved ``--json`` report, or a ValueError naming the file and what is wrong with it."""
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"--from-json {path}: is a folder; name the file bench --json wrote")
     if not p.is_file():
         raise ValueError(f"--from-json {path}: no such file; write one with bench --json {path}")
     try:

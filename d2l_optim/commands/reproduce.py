@@ -254,6 +254,10 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
     with_sensitivity = sections is None or any(x in SENSITIVITY for x in sections)
     named_only = with_11_11 or (sections is not None and with_sensitivity)
     if sections is not None:
+        bad = [x for x in sections if x not in (*ex.SECTIONS, '11.11', *SENSITIVITY)]
+        if bad:
+            raise ValueError(f"unknown section(s) {', '.join(bad)}; choose from: "
+                             f"{', '.join((*ex.SECTIONS, SENSITIVITY[0], '11.11'))}")
         sections = [x for x in sections if x != '11.11' and x not in SENSITIVITY]
     exps = ex.select(sections) if sections or not named_only else []
     if epochs is not None and epochs < 1:
