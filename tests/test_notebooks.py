@@ -453,3 +453,17 @@ def test_builtin_cell_follows_the_overlay_with_its_settings(section):
         assert later.startswith('BUILTINS = {') and 'cross_backend.add_builtin_runs(runs, BUILTINS' in later, section
         epochs = re.search(r'num_epochs=(\d+)', code[i])
         assert re.search(rf'num_epochs={epochs.group(1)}\b', later) if epochs else 'num_epochs' not in later, section
+
+
+@pytest.mark.notebooks
+def test_optimizer_zoo_notebook_runs_and_prints_the_classes_numbers(tmp_path, monkeypatch):
+    """The NumPy optimizer classes' notebook (not a section of the book: NumPy by design)."""
+    from d2l_optim import zoo
+    nb = execute(ROOT / 'notebooks' / 'optimizer-zoo.ipynb', 'numpy', tmp_path, monkeypatch)
+    lines = [line.strip() for line in stream_of(nb).splitlines()]
+    for name, pts in zoo.compare(steps=30).items():       # the trajectories the cell printed
+        x, y = pts[-1]
+        assert f'{name:<9} final point ({x: .6f}, {y: .6f})  f = {zoo.f(x, y):.6f}'.strip() in lines
+    assert 'best linear model (least squares): 0.2417' in lines
+    finals = {line.split()[0]: float(line.split()[3]) for line in lines if ' final loss ' in line}
+    assert len(finals) == 8 and max(finals.values()) < 0.2417      # each beats the best line
