@@ -9,6 +9,7 @@ optimizers, which only know ``learning_rate``: the book-era ``lr`` is renamed.
 from __future__ import annotations
 
 import os
+import sys
 from types import SimpleNamespace
 from typing import Any, Callable
 
@@ -16,7 +17,17 @@ import numpy as np
 
 # No C++ start-up lines (CPU features, oneDNN) in a learner's output, unless the user asked for them.
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-import tensorflow as tf  # noqa: E402
+# TensorFlow's TFLite helpers import JAX when it is installed (an optional converter path,
+# guarded by ImportError); this backend never uses it, and importing one backend must not
+# load another framework. Already imported, JAX is left as it is.
+_block_jax = 'jax' not in sys.modules
+if _block_jax:
+    sys.modules['jax'] = None       # type: ignore[assignment]  # "import jax" -> ImportError
+try:
+    import tensorflow as tf  # noqa: E402
+finally:
+    if _block_jax:
+        del sys.modules['jax']
 from absl import logging as absl_logging  # noqa: E402  (installed with TensorFlow)
 
 absl_logging.set_verbosity(absl_logging.ERROR)

@@ -54,6 +54,9 @@ SWEEP_BACKENDS: dict[str, str] = {'numpy': 'numpy', 'torch': 'torch', 'jax': 'ja
 EVAL_EVERY = 200
 #: a sweep whose arrays would take more than this is refused before allocating
 MAX_BYTES = 2 * 1024 ** 3
+#: more runs than this cannot fit in MAX_BYTES whatever the rule (each holds 3 float32
+#: predictions per example of the 1500 airfoil rows): refused before any grid is built
+MAX_RUNS = MAX_BYTES // (4 * 3 * 1500)
 #: the least-squares optimum of the 1500-row airfoil problem, 1/2 mean squared residual
 LEAST_SQUARES_LOSS = 0.24169
 DTYPES = {'float32': np.float32, 'float64': np.float64}
@@ -95,7 +98,7 @@ def array_api(backend: str) -> ArrayAPI:
     if key not in SWEEP_BACKENDS:
         if key in BACKENDS:
             raise ValueError(f"sweep does not run on {key}: it runs on {', '.join(SWEEP_BACKENDS)} "
-                             f"(pass backend='numpy' or 'torch')")
+                             f"(e.g. backend='numpy')")
         raise ValueError(f"unknown backend {backend!r}; sweep runs on: {', '.join(SWEEP_BACKENDS)}")
     record = load_backend(key).BACKEND
     module = importlib.import_module(SWEEP_BACKENDS[key])
@@ -160,7 +163,13 @@ def _check_grid(rule: Rule, grid: Mapping[str, Sequence[float]]) -> dict[str, li
     for name, values in grid.items():
         if name not in taken:
             raise ValueError(f"{rule.name} does not take {name!r}; it takes: {', '.join(taken)}")
-        values = [values] if isinstance(values, (int, float)) else list(values)
+        if isinstance(values, (str, bytes)):
+            raise ValueError(f"the grid's {name} is the string {values!r}; give numbers, e.g. "
+                             f"{{{name!r}: [0.01, 0.1]}}")
+        try:
+            values = list(values)
+        except TypeError:           # one number (a Python or NumPy scalar)
+            values = [values]
         if not values:
             raise ValueError(f"the grid's {name} has no values; give at least one")
         for i, v in enumerate(values):
@@ -232,16 +241,16 @@ def sweep(optimizer: str | Rule, grid: Mapping[str, Sequence[float]], seeds: Ite
         raise ValueError(f"batch_size must be an integer in [1, {n}], got {batch_size!r}")
     d = X.shape[1]
     names = list(grid)
-    points = list(itertools.product(*(grid[k] for k in names)))
-    G, S = len(points), len(seeds)
+    G, S = math.prod(len(grid[k]) for k in names), len(seeds)
     K, P = G * S, d + 1
     evals = evaluation_points(n, batch_size, num_epochs)
     ftype = DTYPES[dtype]
     need = estimate_bytes(K, S, n, d, rule.n_states, len(evals), np.dtype(ftype).itemsize)
-    if need > MAX_BYTES:
+    if need > MAX_BYTES:        # before the grid's points or any array are made
         raise ValueError(f"this sweep of {K} runs would need about {need / 2 ** 30:.1f} GiB "
                          f"(limit {MAX_BYTES / 2 ** 30:.0f} GiB); use fewer values or seeds, "
                          f"or split the grid")
+    points = list(itertools.product(*(grid[k] for k in names)))
     api = array_api(backend)
     kept = api.to_numpy(api.asarray(np.zeros(1, ftype))).dtype
     if kept != ftype:       # JAX, unless x64 is on: float64 arrays silently become float32

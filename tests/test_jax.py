@@ -363,6 +363,7 @@ def test_check_passes_the_core_rule_and_a_learners_assign_version_and_names_p_co
 def test_installed_and_imported_alone():
     assert 'jax' in installed_backends()
     code = ('import sys, d2l_optim, d2l_optim.backends.numpy, d2l_optim.backends.torch\n'
+            'import d2l_optim.backends.tensorflow    # TensorFlow itself imports jax if it can\n'
             'a = "jax" in sys.modules\n'
             'import d2l_optim.backends.jax\n'
             'print(a, "torch" in sys.modules, "jax" in sys.modules)')
@@ -453,3 +454,22 @@ def test_a_float64_sweep_needs_x64_and_then_is_float64():
                      batch_size=100)
     for a, b in zip(on_jax.runs, on_numpy.runs):
         assert np.max(np.abs(np.array(a['losses']) - b['losses'])) <= 1e-12
+
+
+def test_reproduce_runs_the_book_sections_on_jax_compiled(tmp_path):
+    """``d2l-optim reproduce --backends jax`` on two sections: every JAX row within the book's
+    range, trained with jax.jit (the report says so), and its figures written."""
+    from d2l_optim.cli import main
+    js = tmp_path / 'rows.json'
+    assert main(['reproduce', '--backends', 'jax', '--sections', '11.3,11.8', '--out',
+                 str(tmp_path / 'r'), '--json', str(js)]) == 0
+    report = json.loads(js.read_text())
+    rows = [r for r in report['rows'] if r['backend'] == 'jax']
+    assert report['summary']['errors'] == 0 and report['summary']['disagree'] == 0
+    trained = [r for r in rows if 'loss' in r['values']]
+    assert {r['section'] for r in rows} == {'11.8'} and len(trained) == 2    # scratch, concise
+    assert {r['section'] for r in report['rows'] if r['backend'] == 'core'} == {'11.3', '11.8'}
+    assert all(r['in_range'] and 0.242 <= round(r['values']['loss'], 3) <= 0.259 for r in trained)
+    assert all('mode: compiled (jax.jit)' in r['note'] for r in trained)
+    assert all((tmp_path / 'r' / f).is_file() for r in rows for f in r['figures'])
+    assert 'jax 0.' in report['meta']['backends']

@@ -124,6 +124,18 @@ def test_a_diverging_run_freezes_and_the_others_are_unaffected():
         single_run('numpy', RULES['momentum'], bad[0]['hyperparams'], bad[0]['seed'])
 
 
+def test_a_run_caught_by_the_relative_rule_stops_at_that_epoch():
+    """SGD at lr 1 climbs slowly: the loss passes 1e3 x its first evaluation in epoch 2, long
+    before 1e6, so it is the relative rule that stops it (as it stops the single run)."""
+    (run,) = sweep('sgd', {'lr': [1.0]}, seeds=(0,)).runs
+    first, last = run['losses'][0], run['final_loss']
+    assert run['diverged'] and run['diverged_epoch'] == 2 and len(run['losses']) == 12
+    assert 1e3 * first < last < 1e6
+    assert all(v <= 1e3 * first for v in run['losses'][:-1])
+    with pytest.raises(harness.DivergenceError, match='epoch 2'):
+        single_run('numpy', RULES['sgd'], {'lr': 1.0}, 0)
+
+
 def test_hyperparams_not_in_the_grid_take_the_books_defaults():
     (run,) = sweep('rmsprop', {'lr': [0.02]}).runs
     assert run['hyperparams'] == {'lr': 0.02, 'gamma': 0.9} and run['seed'] == 0
@@ -145,6 +157,7 @@ def test_hyperparams_not_in_the_grid_take_the_books_defaults():
     (('sgd', {'lr': [0.1, 0.2, -1.0]}), {}, r'grid value lr\[2\] = -1.0 is invalid: lr must be > 0'),
     (('rmsprop', {'gamma': [0.5, 1.0]}), {}, r'gamma\[1\] = 1.0 is invalid: gamma must be in \[0, 1\)'),
     (('sgd', {'lr': ['fast']}), {}, r"lr\[0\] = 'fast' is invalid"),
+    (('sgd', {'lr': '0.1'}), {}, r"the grid's lr is the string '0.1'; give numbers"),
     (('sgd', {'lr': [0.1]}), {'seeds': ()}, 'seeds is empty'),
     (('sgd', {'lr': [0.1]}), {'seeds': (0, -2)}, r'seeds\[1\] = -2'),
     (('sgd', {'lr': [0.1]}), {'batch_size': 0}, r'batch_size must be an integer in \[1, 1500\]'),
@@ -157,6 +170,12 @@ def test_hyperparams_not_in_the_grid_take_the_books_defaults():
 def test_bad_input_is_a_value_error_naming_it(args, kwargs, message):
     with pytest.raises(ValueError, match=message):
         sweep(*args, **kwargs)
+
+
+def test_one_number_is_a_grid_of_one_value_numpy_scalars_too():
+    for value in (0.05, np.float32(0.05), np.float64(0.05)):
+        (run,) = sweep('sgd', {'lr': value}, num_epochs=1).runs
+        assert run['hyperparams']['lr'] == pytest.approx(0.05) and 0.24 < run['final_loss'] < 0.26
 
 
 def test_a_sweep_too_large_for_memory_is_refused_before_allocating(monkeypatch):
@@ -280,6 +299,10 @@ def test_the_figure_is_written_atomically(tmp_path, monkeypatch):
     (['sweep', 'sgd', '--lr', '0.1', '--backend', 'tensorflow'], 'sweep does not run on tensorflow'),
     (['sweep', 'nope', '--lr', '0.1'], "unknown optimizer 'nope'"),
     (['sweep', 'adam', '--lr', '1e-4:1:40000', '--seeds', '10'], r'would need about \d+\.\d GiB'),
+    (['sweep', 'adam', '--lr', '1e-4:1:1000000000'], r'N = 1000000000 values are more runs than one sweep'),
+    (['sweep', 'adam', '--lr', '1e-4:1:20000', '--beta1', '0.1:0.9:20000'],   # refused before the
+     r'sweep of 1200000000 runs would need about'),                             # grid is built
+    (['sweep', 'sgd', '--lr', '1e-4:inf:3'], 'HI must be a finite number, got inf'),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     assert main(argv + ['--out', str(tmp_path)]) == 2

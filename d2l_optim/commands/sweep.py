@@ -30,13 +30,20 @@ def parse_values(flag: str, text: str) -> list[float]:
         except ValueError:
             raise ValueError(f"--{flag} {text!r} is malformed: LO and HI must be numbers and N an "
                              f"integer (e.g. 1e-4:1:30)") from None
-        if not (math.isfinite(lo) and math.isfinite(hi)) or lo <= 0:
+        if not math.isfinite(lo) or lo <= 0:
             raise ValueError(f"--{flag} {text!r}: LO:HI:N is log-spaced, so LO must be a finite "
                              f"number > 0, got {parts[0]}")
+        if not math.isfinite(hi):
+            raise ValueError(f"--{flag} {text!r}: HI must be a finite number, got {parts[1]}")
         if lo >= hi:
             raise ValueError(f"--{flag} {text!r}: LO must be smaller than HI, got {lo:g} >= {hi:g}")
         if count < 1:
             raise ValueError(f"--{flag} {text!r}: N must be >= 1, got {count}")
+        from ..sweeps import MAX_BYTES, MAX_RUNS
+        if count > MAX_RUNS:        # before np.geomspace makes them
+            raise ValueError(f"--{flag} {text!r}: N = {count} values are more runs than one sweep "
+                             f"holds in {MAX_BYTES / 2 ** 30:.0f} GiB (at most {MAX_RUNS}); "
+                             f"use fewer values")
         return [float(v) for v in np.geomspace(lo, hi, count)]
     values = []
     for i, item in enumerate(v for v in text.split(',')):
@@ -56,7 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help=f'{name} values: N log-spaced from LO to HI, or a comma list '
                             f'(rules that do not take {name} ignore it)')
     p.add_argument('--seeds', type=int, default=3, help='seeds 0..N-1 per grid point (default 3)')
-    p.add_argument('--backend', default='numpy', help='numpy or torch')
+    p.add_argument('--backend', default='numpy', help='numpy (default), torch or jax')
     p.add_argument('--batch-size', type=int, default=10)
     p.add_argument('--epochs', type=int, default=2)
     p.add_argument('--dtype', default='float32', choices=('float32', 'float64'))
