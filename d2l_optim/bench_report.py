@@ -187,12 +187,14 @@ EXPLANATIONS: dict[str, str] = {
         'as for train_ch11: the one-off trace (Keras adds its optimizer update to it) is paid inside '
         'the first epoch of a 2-epoch call.',
     'jax scratch compile=True vs eager, batch 10, whole':
-        "XLA compiles the jitted step once per train_ch11 call (a new step function each call), "
-        'which took 0.3-1 s on this shared machine: most of a 2-epoch compiled call. Every epoch '
-        'after it is 20-60x faster than eager (row above); longer calls approach that.',
+        "the first run of a program traces and compiles its jitted step (0.3-1 s on this shared "
+        "machine, most of a 2-epoch call); a later run of the library's optimizer with the same "
+        'hyperparameters and shapes reuses that program, as a module-level jax.jit does in a '
+        "script, so the timed calls after the warm-up pay no trace (a learner's own optimizer is "
+        'traced every run).',
     'jax concise compile=True vs eager, batch 10, whole':
-        "as for train_ch11: the one-off XLA compile, here of the whole optax step, sits in the "
-        'first epoch of a 2-epoch call.',
+        "as for train_ch11: the optax step's program is keyed by the optimizer, its "
+        'hyperparameters and the shapes, and reused by later runs.',
     'mxnet concise compile=True':
         "hybridizing fuses only the 5x1 Dense layer and the loss; gluon.Trainer's update stays "
         'imperative, so there is little to win and noise can show a small loss.',
