@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..rules import RULES
-from ..sweeps import format_table, sensitivity_figure, summarize, sweep
+from ..sweeps import sensitivity_figure, summarize, sweep
 
 SECTION = '11.10+'
 TITLE = 'Beyond the book: learning-rate sensitivity of every rule (30 values x 5 seeds per rule)'
@@ -75,9 +75,3 @@ def section_rows(backends: Sequence[str], out: Path, seed: int = 0) -> list[Any]
                             note=(f"{len(runs)} runs as 7 batched sweeps in {wall:.2f} s; "
                                   f"seeds {seeds[0]}-{seeds[-1]}" if r is table[0] else '')))
     return rows
-
-
-def table_text(backend: str = 'numpy') -> str:
-    """The study's table as text (what ``d2l-optim sweep`` prints for it)."""
-    runs, _ = study(backend)
-    return format_table(summarize(runs, 'lr'))
