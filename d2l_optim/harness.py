@@ -18,7 +18,7 @@ import numpy as np
 from .data import ArrayLoader
 from .ops import scalar_ops, to_numpy, to_scalar
 from .plotting import Animator, Timer, plot, set_figsize, pyplot
-from .rules import Rule, apply_rule, get_rule, validate_hyperparams
+from .rules import EXTRA_RULES, RULES, Rule, apply_rule, get_rule, validate_hyperparams
 
 
 class DivergenceError(FloatingPointError):
@@ -346,6 +346,12 @@ def _compiled_step(compile_fn: Callable, step: Callable, hyperparams: dict,
     return compiled_step
 
 
+def _is_library_rule(rule: Rule) -> bool:
+    """Whether ``rule`` updates with the library's own function (not a learner's)."""
+    core = RULES.get(rule.name) or EXTRA_RULES.get(rule.name)
+    return core is not None and rule.update is core.update
+
+
 def _program(*parts: Any) -> Hashable | None:
     """A key for a step's whole computation, or None where a part cannot be hashed."""
     try:
@@ -452,9 +458,10 @@ def fit_ch11(trainer_fn: Callable, states: Any, hyperparams: dict, data_iter: An
     if compile_fn is not None:
         # The library's own optimizers compute only from the hyperparameters and the shapes,
         # so their program has a key and a backend may reuse it across calls. A learner's
-        # own function may read globals that change between calls: traced anew every call.
+        # own function (also one through d2l.book_form) may read globals that change
+        # between calls: traced anew every call.
         program = boxes = uses_t = None
-        if rule is not None:
+        if rule is not None and _is_library_rule(rule):
             boxes = [*params, *(s for state in states or () for s in
                                 (state if isinstance(state, (tuple, list)) else (state,)))]
             uses_t = rule.uses_t
