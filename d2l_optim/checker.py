@@ -17,6 +17,8 @@ For graders every call also leaves a machine-readable trace, in two places:
 """
 from __future__ import annotations
 
+import dataclasses
+
 import functools
 import inspect
 import json
@@ -300,8 +302,7 @@ class _PureRun:
             for i, s in enumerate(new_state):
                 _same_shape(s, p, f"state {names[i] if i < len(names) else i} returned by your {name}")
             return new_p, tuple(new_state)
-        self.rule = Rule(rule.name, update, rule.n_states, rule.defaults, rule.required,
-                         rule.uses_t, rule.init)
+        self.rule = dataclasses.replace(rule, update=update)
 
     def step(self, grads: list[np.ndarray]) -> list[np.ndarray]:
         gs = [_own(self.be.tensor, g) for g in grads]

@@ -22,7 +22,7 @@ import difflib
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, MutableMapping, Sequence
+from typing import Any, Callable, Mapping, MutableMapping, NamedTuple, Sequence
 
 State = tuple
 
@@ -174,29 +174,79 @@ def yogi(p, g, state, hp, t, xp):
 
 @dataclass(frozen=True)
 class Rule:
-    """An update rule with its state layout and the book's airfoil hyperparameters."""
+    """An update rule and every fact about it: its state record, the book's hyperparameters
+    and names, and its eps.
+
+    ``defaults`` are the book's airfoil hyperparameters (``required`` of them must be
+    given); ``state`` is the rule's NamedTuple of state fields (None for plain SGD);
+    ``book_name`` is the book's name for the optimizer function (``sgd_momentum``) and
+    ``init_name`` that of its state initialiser (``init_momentum_states``).
+    """
 
     name: str
     update: Callable[..., tuple]
-    n_states: int
+    state: Any
     defaults: Mapping[str, float]
     required: tuple[str, ...]
     uses_t: bool = False
+    eps: float | None = None
+    book_name: str = ''
+    init_name: str = ''
     init: Callable[[Any, Any], State] = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.init is None:
             object.__setattr__(self, 'init', _zeros(self.n_states))
+        if not self.book_name:
+            object.__setattr__(self, 'book_name', self.name)
+        if not self.init_name and self.state is not None:
+            stem = self.book_name.removeprefix('sgd_')
+            object.__setattr__(self, 'init_name', f'init_{stem}_states')
+
+    @property
+    def n_states(self) -> int:
+        """How many arrays of state the rule keeps per parameter."""
+        return len(self.state._fields) if self.state is not None else 0
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """The book's names of the state fields, in order (``('v', 's')`` for Adam)."""
+        return tuple(self.state._fields) if self.state is not None else ()
+
+
+class VelocityState(NamedTuple):
+    """Momentum's velocity."""
+    v: Any
+
+
+class SquaresState(NamedTuple):
+    """The running (sum or leaky average of) squared gradients of Adagrad and RMSProp."""
+    s: Any
+
+
+class AdadeltaState(NamedTuple):
+    """Adadelta's average of squared gradients and of squared steps."""
+    s: Any
+    delta: Any
+
+
+class AdamState(NamedTuple):
+    """First and second moment estimates of Adam and Yogi."""
+    v: Any
+    s: Any
 
 
 RULES: dict[str, Rule] = {r.name: r for r in (
-    Rule('sgd', sgd, 0, {'lr': 0.05}, ('lr',)),
-    Rule('momentum', momentum, 1, {'lr': 0.005, 'momentum': 0.9}, ('lr', 'momentum')),
-    Rule('adagrad', adagrad, 1, {'lr': 0.1}, ('lr',)),
-    Rule('rmsprop', rmsprop, 1, {'lr': 0.01, 'gamma': 0.9}, ('lr', 'gamma')),
-    Rule('adadelta', adadelta, 2, {'rho': 0.9}, ('rho',)),
-    Rule('adam', adam, 2, {'lr': 0.01, 'beta1': 0.9, 'beta2': 0.999}, ('lr',), uses_t=True),
-    Rule('yogi', yogi, 2, {'lr': 0.01, 'beta1': 0.9, 'beta2': 0.999}, ('lr',), uses_t=True),
+    Rule('sgd', sgd, None, {'lr': 0.05}, ('lr',)),
+    Rule('momentum', momentum, VelocityState, {'lr': 0.005, 'momentum': 0.9}, ('lr', 'momentum'),
+         book_name='sgd_momentum'),
+    Rule('adagrad', adagrad, SquaresState, {'lr': 0.1}, ('lr',), eps=1e-6),
+    Rule('rmsprop', rmsprop, SquaresState, {'lr': 0.01, 'gamma': 0.9}, ('lr', 'gamma'), eps=1e-6),
+    Rule('adadelta', adadelta, AdadeltaState, {'rho': 0.9}, ('rho',), eps=1e-5),
+    Rule('adam', adam, AdamState, {'lr': 0.01, 'beta1': 0.9, 'beta2': 0.999}, ('lr',),
+         uses_t=True, eps=1e-6),
+    Rule('yogi', yogi, AdamState, {'lr': 0.01, 'beta1': 0.9, 'beta2': 0.999}, ('lr',),
+         uses_t=True, eps=1e-3),
 )}
 
 #: The book calls its momentum optimizer ``sgd_momentum``.
@@ -204,7 +254,7 @@ ALIASES = {'sgd_momentum': 'momentum'}
 
 #: Rules beyond the book's chapter. Kept out of ``RULES``, which the book's names, the
 #: CLI and the cross-backend tests enumerate; pass the ``Rule`` itself where a rule is expected.
-NESTEROV = Rule('nesterov', nesterov, 1, {'lr': 0.005, 'momentum': 0.9}, ('lr', 'momentum'))
+NESTEROV = Rule('nesterov', nesterov, VelocityState, {'lr': 0.005, 'momentum': 0.9}, ('lr', 'momentum'))
 EXTRA_RULES: dict[str, Rule] = {NESTEROV.name: NESTEROV}
 
 _UNIT_INTERVAL = ('momentum', 'gamma', 'rho', 'beta1', 'beta2')
