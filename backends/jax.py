@@ -30,11 +30,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from d2l_optim import harness
+from d2l_optim import airfoil
 from d2l_optim.backend import Backend
 from d2l_optim.backends.jax_boxes import (EXECUTABLES, EXECUTABLES_KEPT, PROGRAMS, Variable,  # noqa: F401
                                           compile_step, unbox)
-from d2l_optim.book import book_api
+from d2l_optim.book_api import book_api
 
 def _unboxed(fn: Callable) -> Callable:
     return lambda *args, **kwargs: fn(*(unbox(a) for a in args), **kwargs)
@@ -123,7 +123,7 @@ def _concise(trainer: Any, hyperparams: dict, w0: np.ndarray, b0: np.ndarray):
     opt_state = Variable(optimizer.init(params.value))
 
     def loss(ps, X, y):
-        return jnp.mean(harness.squared_loss(harness.linreg(X, ps[0], ps[1], jnp), y, jnp))
+        return jnp.mean(airfoil.squared_loss(airfoil.linreg(X, ps[0], ps[1], jnp), y, jnp))
     grad = jax.grad(loss)
 
     def step(X: jax.Array, y: jax.Array) -> None:
@@ -137,7 +137,7 @@ def _concise(trainer: Any, hyperparams: dict, w0: np.ndarray, b0: np.ndarray):
         step.program = program
     except TypeError:                       # an unhashable hyperparameter: traced every call
         pass
-    return step, lambda X: harness.linreg(X, *params.value, jnp)
+    return step, lambda X: airfoil.linreg(X, *params.value, jnp)
 
 
 def _normal(mean: float, std: float, size: Any) -> jax.Array:

@@ -46,7 +46,7 @@ __all__ = ['LeNet', 'Sequential', 'Conv2D', 'ReLU', 'MaxPool2D', 'Flatten', 'Den
 
 #: how often each compiled function was traced (its Python body runs only while tracing)
 TRACES: Counter = Counter()
-_RNG: list = [np.random.default_rng()]      # initial weights; fit_ch6(seed=...) restarts it
+_WEIGHTS = classify.WeightRNG()      # initial weights; fit_ch6(seed=...) restarts it
 
 
 def try_gpu(i: int = 0) -> Any:
@@ -149,7 +149,7 @@ class Sequential:
     def initialize(self, seed: int | np.random.Generator | None = None) -> None:
         """Xavier-uniform weights, zero biases, drawn from ``seed`` (default: the stream that
         ``fit_ch6(seed=...)`` restarts)."""
-        rng = _RNG[0] if seed is None else np.random.default_rng(seed)
+        rng = _WEIGHTS.rng if seed is None else np.random.default_rng(seed)
         self.params = [layer.init(rng) for layer in self.layers]
 
     def __call__(self, X: Any) -> jax.Array:
@@ -285,26 +285,15 @@ def builtin_scheduler(scheduler: Any) -> Any:
                                            alpha=scheduler.final_lr / scheduler.base_lr)
     if isinstance(scheduler, SquareRootScheduler):
         return scheduler
-    raise ValueError(f"no built-in for {type(scheduler).__name__}; builtin=True takes one of: "
-                     f"SquareRootScheduler, FactorScheduler, MultiFactorScheduler, CosineScheduler")
+    raise classify.no_builtin(scheduler)
 
 
-def _epoch_hook(scheduler: Any, model: _Classifier, builtin: bool) -> classify.EpochHook | None:
-    if scheduler is None:
-        return None
-    if builtin:
-        schedule = builtin_scheduler(scheduler)
-        return lambda t: float(schedule(t))        # optax's are float32 JAX scalars
-    if callable(scheduler):          # ours, a learner's, or an optax schedule: all pure in t
-        return scheduler
-    raise ValueError(f"scheduler must be a callable t -> lr, ours or an optax schedule, got {scheduler!r}")
+def _builtin(scheduler: Any, model: _Classifier) -> classify.EpochHook:
+    schedule = builtin_scheduler(scheduler)
+    return lambda t: float(schedule(t))        # optax's are float32 JAX scalars
 
 
-def _seed(seed: int) -> None:
-    _RNG[0] = np.random.default_rng(seed)
-
-
-CLASSIFY = ClassifyBackend(name='jax', classifier=_Classifier, epoch_hook=_epoch_hook,
-                           default_device=try_gpu, seed=_seed, net=LeNet)
-fit_ch6 = functools.wraps(classify.fit_ch6)(functools.partial(classify.fit_ch6, backend=CLASSIFY))
-train_ch6 = functools.wraps(classify.train_ch6)(functools.partial(classify.train_ch6, backend=CLASSIFY))
+# ours, a learner's, or an optax schedule: all pure in t, so any callable is called as is
+CLASSIFY = ClassifyBackend(name='jax', classifier=_Classifier, default_device=try_gpu, builtin=_builtin,
+                           seed=_WEIGHTS.seed, net=LeNet, schedulers=', ours or an optax schedule')
+fit_ch6, train_ch6 = classify.book_functions(CLASSIFY)

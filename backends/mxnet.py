@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as onp  # "numpy" becomes the book's d2l.numpy below
 
 from d2l_optim.backend import Backend, BackendUnavailable
-from d2l_optim.book import book_api
+from d2l_optim.book_api import book_api
 
 _WORKS = ('mxnet 1.9.1, the last MXNet release, runs only on Python 3.10-3.12 with numpy < 2 '
           '(install there with: pip install "d2l-optim[mxnet]")')

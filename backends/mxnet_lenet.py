@@ -13,7 +13,6 @@ learner's ``Trainer`` is detached and driven the same way.
 """
 from __future__ import annotations
 
-import functools
 import sys
 from typing import Any
 
@@ -153,32 +152,27 @@ def builtin_scheduler(scheduler: Any) -> mx.lr_scheduler.LRScheduler:
                                                base_lr=scheduler.base_lr)
     if isinstance(scheduler, (SquareRootScheduler, FactorScheduler, MultiFactorScheduler)):
         return _Ours(scheduler)
-    raise ValueError(f"no built-in for {type(scheduler).__name__}; builtin=True takes one of: "
-                     f"SquareRootScheduler, FactorScheduler, MultiFactorScheduler, CosineScheduler")
+    raise classify.no_builtin(scheduler)
 
 
-def _epoch_hook(scheduler: Any, model: _Classifier, builtin: bool) -> classify.EpochHook | None:
-    if model.attached is not None:
-        if scheduler is not None:
-            raise ValueError("give the scheduler either to the Trainer or as scheduler=, not both")
-        scheduler = model.attached
-    if scheduler is None:
-        return None
-    if builtin:
-        scheduler = builtin_scheduler(scheduler)
+class _MXNetClassify(ClassifyBackend):
+    def epoch_hook(self, scheduler: Any, model: _Classifier, builtin: bool) -> classify.EpochHook | None:
+        """A scheduler taken out of the learner's Trainer is driven per epoch, as scheduler= is."""
+        if model.attached is not None:
+            if scheduler is not None:
+                raise ValueError("give the scheduler either to the Trainer or as scheduler=, not both")
+            scheduler = model.attached
+        return super().epoch_hook(scheduler, model, builtin)
+
+
+def _stateful(scheduler: Any, model: _Classifier) -> Any:
     if isinstance(scheduler, mx.lr_scheduler.LRScheduler):
-        return classify.stateful_hook(lambda t: float(scheduler(t)), type(scheduler).__name__)
-    if callable(scheduler):
-        return scheduler
-    raise ValueError(f"scheduler must be a callable t -> lr or an mxnet.lr_scheduler object, "
-                     f"got {scheduler!r}")
+        return lambda t: float(scheduler(t))
+    return None
 
 
-def _seed(seed: int) -> None:
-    mx.random.seed(seed)
-
-
-CLASSIFY = ClassifyBackend(name='mxnet', classifier=_Classifier, epoch_hook=_epoch_hook,
-                           default_device=try_gpu, seed=_seed, net=LeNet)
-fit_ch6 = functools.wraps(classify.fit_ch6)(functools.partial(classify.fit_ch6, backend=CLASSIFY))
-train_ch6 = functools.wraps(classify.train_ch6)(functools.partial(classify.train_ch6, backend=CLASSIFY))
+CLASSIFY = _MXNetClassify(name='mxnet', classifier=_Classifier, default_device=try_gpu,
+                          builtin=lambda scheduler, model: builtin_scheduler(scheduler),
+                          seed=mx.random.seed, net=LeNet, stateful=_stateful,
+                          schedulers=' or an mxnet.lr_scheduler object')
+fit_ch6, train_ch6 = classify.book_functions(CLASSIFY)

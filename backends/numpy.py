@@ -8,9 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from d2l_optim.backend import Backend
-from d2l_optim.book import book_api
+from d2l_optim.book_api import book_api
+from d2l_optim.airfoil import linreg_gradients
 from d2l_optim.ops import numpy_ops
-from d2l_optim.rules import apply_rule, get_rule, validate_hyperparams
+from d2l_optim.hyperparams import validate_hyperparams
+from d2l_optim.rules import apply_rule, get_rule
 
 
 def _assign(target: np.ndarray, value: np.ndarray) -> None:
@@ -25,7 +27,6 @@ def _concise(trainer, hyperparams, w0, b0):
     """NumPy has no optimizer library: a rule name (``'rmsprop'``) picks a core rule."""
     rule = get_rule(trainer)
     validate_hyperparams(hyperparams, rule)
-    from d2l_optim.harness import linreg_gradients
     params = [w0.copy(), b0.copy()]
     states: list = [None, None]     # apply_rule creates each state on first use
 

@@ -10,7 +10,6 @@ chapter's schedules can be compared on the NumPy backend too (``net=None`` in
 """
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ __all__ = ['LeNet', 'MLP', 'try_gpu', 'accuracy', 'Accumulator', 'evaluate_accur
            'load_data_fashion_mnist', 'get_fashion_mnist_labels', 'train_ch6', 'fit_ch6',
            'SquareRootScheduler', 'FactorScheduler', 'MultiFactorScheduler', 'CosineScheduler']
 
-_RNG = [np.random.default_rng()]
+_WEIGHTS = classify.WeightRNG()      # initial weights; fit_ch6(seed=...) restarts it
 
 
 def LeNet() -> Any:
@@ -52,7 +51,7 @@ class MLP:
 
     def initialize(self, rng: np.random.Generator | None = None) -> None:
         """Xavier-uniform weights, zero biases, as the framework backends start."""
-        rng = rng or _RNG[0]
+        rng = rng or _WEIGHTS.rng
         self.params = []
         for n_in, n_out in zip(self.sizes, self.sizes[1:]):
             bound = np.sqrt(6 / (n_in + n_out))
@@ -87,15 +86,20 @@ def load_data_fashion_mnist(batch_size: int, resize: Any = None, *, path: Any = 
 
 
 class _Classifier:
-    """The MLP with the core's SGD rule; gradients of the mean cross-entropy by hand."""
+    """The MLP with the core's SGD rule (or a ``d2l_optim.optimizers`` trainer); gradients of the
+    mean cross-entropy by hand."""
 
     def __init__(self, net: Any, lr: float, device: Any, trainer: Any = None) -> None:
         if not isinstance(net, MLP):
             raise ValueError(f"the numpy backend trains its MLP only, got {type(net).__name__}")
-        if trainer is not None:
-            raise ValueError("the numpy backend has no optimizer objects; pass lr (its step is the core's sgd)")
+        if trainer is not None and not callable(getattr(trainer, 'update', None)):
+            raise ValueError("the numpy backend's trainer is a d2l_optim.optimizers optimizer (e.g. "
+                             f"RMSprop(lr=0.01)), or None for the core's sgd at lr; got {trainer!r}")
         net.initialize()
-        self.net, self.device, self.hp = net, 'cpu', {'lr': lr}
+        self.net, self.device, self.hp, self.trainer = net, 'cpu', {'lr': lr}, trainer
+        if trainer is not None:
+            trainer.reset()              # fresh state for the fresh weights
+            self.hp = trainer.hyperparams
         self.rule = get_rule('sgd')
 
     def train_step(self, X, y):
@@ -109,7 +113,10 @@ class _Classifier:
         W1, b1, W2, b2 = self.net.params
         dH = (dZ @ W2.T) * (H > 0)
         grads = [X.T @ dH, dH.sum(axis=0), H.T @ dZ, dZ.sum(axis=0)]
-        self.net.params, _ = apply_rule(self.rule, self.net.params, grads, None, self.hp, numpy_ops)
+        if self.trainer is None:
+            self.net.params, _ = apply_rule(self.rule, self.net.params, grads, None, self.hp, numpy_ops)
+        else:                            # the optimizer writes into the arrays in place
+            self.trainer.update(dict(enumerate(self.net.params)), dict(enumerate(grads)))
         return loss, Z
 
     def predict(self, X):
@@ -122,22 +129,11 @@ class _Classifier:
         self.hp['lr'] = lr
 
 
-def _epoch_hook(scheduler: Any, model: _Classifier, builtin: bool) -> classify.EpochHook | None:
-    if scheduler is None:
-        return None
-    if builtin:
-        raise ValueError("NumPy has no built-in schedulers; ours (d2l_optim.schedulers) are its own: "
-                         "use builtin=False")
-    if callable(scheduler):
-        return scheduler
-    raise ValueError(f"scheduler must be a callable t -> lr, got {scheduler!r}")
+def _no_builtins(scheduler: Any, model: _Classifier) -> None:
+    raise ValueError("NumPy has no built-in schedulers; ours (d2l_optim.schedulers) are its own: "
+                     "use builtin=False")
 
 
-def _seed(seed: int) -> None:
-    _RNG[0] = np.random.default_rng(seed)
-
-
-CLASSIFY = ClassifyBackend(name='numpy', classifier=_Classifier, epoch_hook=_epoch_hook,
-                           default_device=try_gpu, seed=_seed, net=MLP)
-fit_ch6 = functools.wraps(classify.fit_ch6)(functools.partial(classify.fit_ch6, backend=CLASSIFY))
-train_ch6 = functools.wraps(classify.train_ch6)(functools.partial(classify.train_ch6, backend=CLASSIFY))
+CLASSIFY = ClassifyBackend(name='numpy', classifier=_Classifier, default_device=try_gpu,
+                           builtin=_no_builtins, seed=_WEIGHTS.seed, net=MLP)
+fit_ch6, train_ch6 = classify.book_functions(CLASSIFY)

@@ -15,7 +15,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-# No C++ start-up lines (CPU features, oneDNN) in a learner's output, unless the user asked for them.
+from d2l_optim.quiet_import import quiet_import
+
+# No C++ start-up lines (CPU features, oneDNN) in a learner's output, unless the user asked for
+# them: the log level hides the CPU-feature notice; quiet_import keeps absl's and oneDNN's
+# notices (printed at import whatever the level says) off descriptor 2, and shows everything
+# written during a failed import.
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 # TensorFlow's TFLite helpers import JAX when it is installed (an optional converter path,
 # guarded by ImportError); this backend never uses it, and importing one backend must not
@@ -24,7 +29,7 @@ _block_jax = 'jax' not in sys.modules
 if _block_jax:
     sys.modules['jax'] = None       # type: ignore[assignment]  # "import jax" -> ImportError
 try:
-    import tensorflow as tf  # noqa: E402
+    tf = quiet_import('tensorflow')
 finally:
     if _block_jax:
         del sys.modules['jax']
@@ -32,9 +37,9 @@ from absl import logging as absl_logging  # noqa: E402  (installed with TensorFl
 
 absl_logging.set_verbosity(absl_logging.ERROR)
 
-from d2l_optim import harness  # noqa: E402
+from d2l_optim import airfoil  # noqa: E402
 from d2l_optim.backend import Backend  # noqa: E402
-from d2l_optim.book import book_api  # noqa: E402
+from d2l_optim.book_api import book_api  # noqa: E402
 
 
 def _reshape(a: Any, shape: Any) -> tf.Tensor:
@@ -94,11 +99,11 @@ def _concise(trainer: Any, hyperparams: dict, w0: np.ndarray, b0: np.ndarray):
     optimizer = _optimizer_class(trainer)(**keras_hyperparams(hyperparams))
     params = [tf.Variable(w0), tf.Variable(b0)]
     optimizer.build(params)     # slots made eagerly, so compile=True's trace only updates them
-    net = lambda X: harness.linreg(X, params[0], params[1], xp)  # noqa: E731
+    net = lambda X: airfoil.linreg(X, params[0], params[1], xp)  # noqa: E731
 
     def step(X: tf.Tensor, y: tf.Tensor) -> None:
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(harness.squared_loss(net(X), y, xp))
+            loss = tf.reduce_mean(airfoil.squared_loss(net(X), y, xp))
         optimizer.apply_gradients(zip(tape.gradient(loss, params), params))
     return step, net
 

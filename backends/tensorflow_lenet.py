@@ -14,14 +14,15 @@ A ``LearningRateScheduler`` callback is run at the start of epoch ``t`` with
 """
 from __future__ import annotations
 
-import functools
 import os
 from typing import Any
 
 import numpy as np
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')     # no C++ start-up banner in the learner's output
-import tensorflow as tf  # noqa: E402
+from d2l_optim.quiet_import import quiet_import  # noqa: E402
+
+tf = quiet_import('tensorflow')     # without TensorFlow's absl/oneDNN start-up lines
 
 from d2l_optim import classify, fashion_mnist  # noqa: E402
 from d2l_optim.classify import Accumulator, ClassifyBackend, accuracy  # noqa: E402
@@ -157,8 +158,7 @@ def keras_schedule(scheduler: Any) -> Any:
         return lambda t: max(scheduler.stop_factor_lr, float(decay(t)))
     if isinstance(scheduler, SquareRootScheduler):
         return scheduler
-    raise ValueError(f"no built-in for {type(scheduler).__name__}; builtin=True takes one of: "
-                     f"SquareRootScheduler, FactorScheduler, MultiFactorScheduler, CosineScheduler")
+    raise classify.no_builtin(scheduler)
 
 
 def builtin_scheduler(scheduler: Any) -> keras.callbacks.LearningRateScheduler:
@@ -167,24 +167,17 @@ def builtin_scheduler(scheduler: Any) -> keras.callbacks.LearningRateScheduler:
     return keras.callbacks.LearningRateScheduler(lambda epoch: float(schedule(epoch)))
 
 
-def _epoch_hook(scheduler: Any, model: _Classifier, builtin: bool) -> classify.EpochHook | None:
-    if scheduler is None:
+def _stateful(scheduler: Any, model: _Classifier) -> Any:
+    if not isinstance(scheduler, keras.callbacks.Callback):
         return None
-    if builtin:
-        scheduler = builtin_scheduler(scheduler)
-    if isinstance(scheduler, keras.callbacks.Callback):
-        if not hasattr(scheduler, 'on_epoch_begin'):
-            raise ValueError(f"{type(scheduler).__name__} has no on_epoch_begin")
-        scheduler.set_model(model.net)
+    if not hasattr(scheduler, 'on_epoch_begin'):
+        raise ValueError(f"{type(scheduler).__name__} has no on_epoch_begin")
+    scheduler.set_model(model.net)
 
-        def at_epoch(t: int) -> float:
-            scheduler.on_epoch_begin(t)        # what model.fit does before epoch t
-            return model.get_lr()
-        return classify.stateful_hook(at_epoch, type(scheduler).__name__)
-    if callable(scheduler):
-        return scheduler
-    raise ValueError(f"scheduler must be a callable t -> lr or a Keras LearningRateScheduler "
-                     f"callback, got {scheduler!r}")
+    def at_epoch(t: int) -> float:
+        scheduler.on_epoch_begin(t)        # what model.fit does before epoch t
+        return model.get_lr()
+    return at_epoch
 
 
 class TrainCallback(keras.callbacks.Callback):
@@ -216,11 +209,8 @@ class TrainCallback(keras.callbacks.Callback):
             print(f'{num_examples / self.timer.avg():.1f} examples/sec on {_device_name(self.device_name)}')
 
 
-def _seed(seed: int) -> None:
-    keras.utils.set_random_seed(seed)
-
-
-CLASSIFY = ClassifyBackend(name='tensorflow', classifier=_Classifier, epoch_hook=_epoch_hook,
-                           default_device=try_gpu, seed=_seed, net=lambda: LeNet)
-fit_ch6 = functools.wraps(classify.fit_ch6)(functools.partial(classify.fit_ch6, backend=CLASSIFY))
-train_ch6 = functools.wraps(classify.train_ch6)(functools.partial(classify.train_ch6, backend=CLASSIFY))
+CLASSIFY = ClassifyBackend(name='tensorflow', classifier=_Classifier, default_device=try_gpu,
+                           builtin=lambda scheduler, model: builtin_scheduler(scheduler),
+                           seed=keras.utils.set_random_seed, net=lambda: LeNet, stateful=_stateful,
+                           schedulers=' or a Keras LearningRateScheduler callback')
+fit_ch6, train_ch6 = classify.book_functions(CLASSIFY)

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from d2l_optim.backend import Backend
-from d2l_optim.book import book_api
-from d2l_optim import harness
+from d2l_optim.book_api import book_api
+from d2l_optim import airfoil
 
 xp = SimpleNamespace(sqrt=torch.sqrt, sign=torch.sign, zeros_like=torch.zeros_like,
                      matmul=torch.matmul, reshape=torch.reshape, mean=torch.mean)
@@ -73,7 +73,7 @@ def _concise(trainer: Any, hyperparams: dict, w0: np.ndarray, b0: np.ndarray):
 
     def step(X: torch.Tensor, y: torch.Tensor) -> None:
         optimizer.zero_grad()
-        harness.squared_loss(net(X), y, xp).mean().backward()
+        airfoil.squared_loss(net(X), y, xp).mean().backward()
         optimizer.step()
     return step, net
 

@@ -13,7 +13,6 @@ epoch starts, so unlike the book's PyTorch cell they do not lag one epoch.
 """
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -140,39 +139,28 @@ def builtin_scheduler(scheduler: Any, optimizer: torch.optim.Optimizer) -> lr_sc
                                              total_iters=2 ** 62))
         milestones.append(scheduler.max_update)
         return lr_scheduler.SequentialLR(optimizer, chain, milestones)
-    raise ValueError(f"no built-in for {type(scheduler).__name__}; builtin=True takes one of: "
-                     f"SquareRootScheduler, FactorScheduler, MultiFactorScheduler, CosineScheduler")
+    raise classify.no_builtin(scheduler)
 
 
-def _epoch_hook(scheduler: Any, model: _Classifier, builtin: bool) -> classify.EpochHook | None:
-    if scheduler is None:
+def _stateful(scheduler: Any, model: _Classifier) -> Any:
+    if not isinstance(scheduler, lr_scheduler.LRScheduler):
         return None
-    if builtin:
-        scheduler = builtin_scheduler(scheduler, model.opt)
-    if isinstance(scheduler, lr_scheduler.LRScheduler):
-        if scheduler.optimizer is not model.opt:
-            raise ValueError("the lr_scheduler is bound to another optimizer; pass that optimizer "
-                             "as trainer=, or use builtin=True with one of our schedulers")
-        if scheduler.last_epoch != 0:
-            raise ValueError(f"the lr_scheduler has already been stepped {scheduler.last_epoch} times "
-                             "(e.g. by a plotting cell); create a fresh one for training")
+    if scheduler.optimizer is not model.opt:
+        raise ValueError("the lr_scheduler is bound to another optimizer; pass that optimizer "
+                         "as trainer=, or use builtin=True with one of our schedulers")
+    if scheduler.last_epoch != 0:
+        raise ValueError(f"the lr_scheduler has already been stepped {scheduler.last_epoch} times "
+                         "(e.g. by a plotting cell); create a fresh one for training")
 
-        def at_epoch(t: int) -> float:
-            if t:
-                scheduler.step()       # once per finished epoch
-            return model.get_lr()
-        return classify.stateful_hook(at_epoch, type(scheduler).__name__)
-    if callable(scheduler):
-        return scheduler
-    raise ValueError(f"scheduler must be a callable t -> lr or a torch.optim.lr_scheduler object, "
-                     f"got {scheduler!r}")
+    def at_epoch(t: int) -> float:
+        if t:
+            scheduler.step()       # once per finished epoch
+        return model.get_lr()
+    return at_epoch
 
 
-def _seed(seed: int) -> None:
-    torch.manual_seed(seed)
-
-
-CLASSIFY = ClassifyBackend(name='torch', classifier=_Classifier, epoch_hook=_epoch_hook,
-                           default_device=try_gpu, seed=_seed, net=LeNet)
-fit_ch6 = functools.wraps(classify.fit_ch6)(functools.partial(classify.fit_ch6, backend=CLASSIFY))
-train_ch6 = functools.wraps(classify.train_ch6)(functools.partial(classify.train_ch6, backend=CLASSIFY))
+CLASSIFY = ClassifyBackend(name='torch', classifier=_Classifier, default_device=try_gpu,
+                           builtin=lambda scheduler, model: builtin_scheduler(scheduler, model.opt),
+                           seed=torch.manual_seed, net=LeNet, stateful=_stateful,
+                           schedulers=' or a torch.optim.lr_scheduler object')
+fit_ch6, train_ch6 = classify.book_functions(CLASSIFY)

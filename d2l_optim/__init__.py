@@ -20,6 +20,7 @@ _HOMES = {
     'CheckResult': 'checker', 'check': 'checker',
     'DataError': 'data',
     'DivergenceError': 'harness',
+    'get_language': 'i18n', 'set_language': 'i18n',
     'RULES': 'rules', 'Rule': 'rules', 'apply_rule': 'rules', 'get_rule': 'rules',
     'sweep': 'sweeps',
 }

@@ -15,6 +15,8 @@ from typing import Any, Callable, ContextManager
 
 import numpy as np
 
+from .ops import to_numpy
+
 #: backend name -> (module, the pip install line that provides it)
 BACKENDS = {
     'numpy': ('d2l_optim.backends.numpy', 'pip install d2l-optim'),
@@ -74,7 +76,6 @@ class Backend:
 
     def __post_init__(self) -> None:
         if self.to_numpy is None:
-            from .ops import to_numpy
             self.to_numpy = to_numpy
 
 
@@ -93,6 +94,32 @@ def load_backend(name: str) -> Any:
         if why:
             raise BackendUnavailable(why) from e
         raise
+
+
+def register_backend(name: str, module: str, install_line: str, framework: str) -> None:
+    """Make ``load_backend(name)`` import the adapter ``module`` (one outside this package,
+    say); ``framework`` is the package it imports and ``install_line`` how to get it. The
+    adapters of ``backends/`` are the lines of :data:`BACKENDS` and :data:`FRAMEWORK` instead."""
+    key = str(name).lower()
+    if key in BACKENDS and BACKENDS[key][0] != module:
+        raise ValueError(f"backend {key!r} is already {BACKENDS[key][0]}; register {module} "
+                         f"under another name")
+    BACKENDS[key] = (module, install_line)
+    FRAMEWORK[key] = framework
+
+
+def backend_record(backend: Any) -> Backend:
+    """The :class:`Backend` record of a backend name (``'torch'``), a backend module
+    (``d2l``) or a record; anything else is a TypeError naming the three choices."""
+    if isinstance(backend, Backend):
+        return backend
+    if isinstance(backend, str):
+        backend = load_backend(backend)
+    record = getattr(backend, 'BACKEND', None)
+    if not isinstance(record, Backend):
+        raise TypeError(f"backend must be a backend name such as 'numpy', a backend module or its "
+                        f"Backend record, got {backend!r}")
+    return record
 
 
 def not_installed(name: str) -> str | None:

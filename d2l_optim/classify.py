@@ -2,11 +2,12 @@
 
 A framework module supplies a :class:`ClassifyBackend`: how to wrap a network
 and a learning rate into a :class:`Classifier` (one minibatch forward, backward
-and update; predictions; reading and setting the learning rate), how to turn
-image batches into its tensors, and how to express a schedule with its own
-built-in scheduler. Everything else lives here: :func:`accuracy`,
-:class:`Accumulator`, :func:`evaluate_accuracy`, and :func:`fit_classifier`, the
-one epoch loop.
+and update; predictions; reading and setting the learning rate), how to express
+one of our schedules with its own built-in scheduler, and how to drive its own
+stateful scheduler objects. Everything else lives here: :func:`accuracy`,
+:class:`Accumulator`, :func:`evaluate_accuracy`, :func:`fit_classifier` (the one
+epoch loop), the choice of per-epoch hook (:meth:`ClassifyBackend.epoch_hook`)
+and the backend's ``fit_ch6``/``train_ch6`` (:func:`book_functions`).
 
 The schedule hook: before epoch ``t`` (0, 1, ..., ``num_epochs - 1``) the loop
 calls ``scheduler(t)`` and trains that whole epoch at the rate it returns. Our
@@ -16,17 +17,21 @@ book's plot shows at ``t`` on every backend.
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
+
+import numpy as np
 
 from .harness import DivergenceError
 from .ops import to_numpy, to_scalar
 from .plotting import Animator, Timer
 
 __all__ = ['accuracy', 'Accumulator', 'evaluate_accuracy', 'Classifier', 'ClassifyBackend',
-           'ClassifyRun', 'fit_classifier', 'fit_ch6', 'train_ch6', 'EpochHook', 'stateful_hook']
+           'ClassifyRun', 'fit_classifier', 'fit_ch6', 'train_ch6', 'EpochHook', 'stateful_hook',
+           'WeightRNG', 'book_functions', 'no_builtin']
 
 
 def accuracy(y_hat: Any, y: Any) -> float:
@@ -92,13 +97,52 @@ class ClassifyBackend:
     name: str
     # (net, lr, device, trainer) -> Classifier; trainer is an optimizer the learner built, or None
     classifier: Callable[..., Classifier]
-    # (scheduler, classifier, builtin) -> EpochHook or None: a callable t -> lr as is, a
-    # framework scheduler object wrapped, with builtin=True one of ours re-expressed as the
-    # built-in; None for a constant rate (scheduler None and none attached to the optimizer)
-    epoch_hook: Callable[[Any, Classifier, bool], EpochHook]
     default_device: Callable[[], Any]
+    # (one of our schedulers, classifier) -> the framework's built-in doing the same (or an error)
+    builtin: Callable[[Any, Classifier], Any]
     seed: Callable[[int], None] = lambda seed: None
     net: Callable[[], Any] | None = None           # the default network (LeNet)
+    # (scheduler, classifier) -> t -> lr for one of the framework's stateful scheduler objects
+    # (called once per epoch in order), None for anything else
+    stateful: Callable[[Any, Classifier], Callable[[int], float] | None] = lambda scheduler, model: None
+    schedulers: str = ''                           # what else scheduler= takes, for the error message
+
+    def epoch_hook(self, scheduler: Any, model: Classifier, builtin: bool) -> EpochHook | None:
+        """The per-epoch hook of :func:`fit_classifier`: None for a constant rate, a framework
+        object driven once per epoch, with ``builtin=True`` one of ours re-expressed as the
+        framework's built-in, any other callable ``t -> lr`` as is."""
+        if scheduler is None:
+            return None
+        if builtin:
+            scheduler = self.builtin(scheduler, model)
+        at_epoch = self.stateful(scheduler, model)
+        if at_epoch is not None:
+            return stateful_hook(at_epoch, type(scheduler).__name__)
+        if callable(scheduler):
+            return scheduler
+        raise ValueError(f"scheduler must be a callable t -> lr{self.schedulers}, got {scheduler!r}")
+
+
+def book_functions(backend: ClassifyBackend) -> tuple[Callable[..., ClassifyRun], Callable[..., None]]:
+    """The backend's ``fit_ch6`` and ``train_ch6``: ours with ``backend`` bound."""
+    return tuple(functools.wraps(f)(functools.partial(f, backend=backend)) for f in (fit_ch6, train_ch6))
+
+
+def no_builtin(scheduler: Any) -> ValueError:
+    """The error of a ``builtin_scheduler`` given a scheduler it has no built-in for."""
+    return ValueError(f"no built-in for {type(scheduler).__name__}; builtin=True takes one of: "
+                      f"SquareRootScheduler, FactorScheduler, MultiFactorScheduler, CosineScheduler")
+
+
+class WeightRNG:
+    """The NumPy generator a backend without a seed of its own draws initial weights from;
+    ``fit_ch6(seed=...)`` restarts it (pass :meth:`seed` as :attr:`ClassifyBackend.seed`)."""
+
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng()
+
+    def seed(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
 
 
 @dataclass

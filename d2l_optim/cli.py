@@ -3,6 +3,7 @@ with ``add_arguments(parser)`` and ``main(args) -> int``, imported only when use
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 
@@ -50,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(argv)
             return _dispatch(parser, args)
         except KeyboardInterrupt:
-            print(interrupted_message(getattr(args, 'out', None)), file=sys.stderr)
+            print(interrupted_message(getattr(args, 'out', None), getattr(args, 'command', None)),
+                  file=sys.stderr)
             return EXIT_INTERRUPTED
 
 
@@ -65,15 +67,18 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from .data import DataError
     from .harness import DivergenceError
     from . import files
-    from .commands.common import check_out_dir, check_out_file
+    from .commands.common import check_mplbackend, check_out_dir, check_out_file
     from .data import one_try_per_file, require
+    out = getattr(args, 'out', None)
     try:
         # every command's --out folder and --json file, checked before any work; and the data
         # a command module lists in NEEDS_DATA, looked up once (offline: one try per file)
-        check_out_dir(getattr(args, 'out', None))
+        check_mplbackend()
+        check_out_dir(out)
         check_out_file(getattr(args, 'json', None))
         module = importlib.import_module(args._module)
-        with one_try_per_file():
+        with one_try_per_file(), \
+                files.output_folder(out, f'd2l-optim {args.command}') if out else contextlib.nullcontext():
             if getattr(module, 'NEEDS_DATA', None):
                 require(*module.NEEDS_DATA)
             return module.main(args) or 0

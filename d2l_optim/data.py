@@ -2,23 +2,26 @@
 
 Lookup order for a file of ``DATA_HUB``: an explicit path, then the directory in
 ``$D2L_OPTIM_DATA_DIR``, then the cache, then a download from the book's data
-URL into the cache (SHA-1 checked, written atomically). The cache is this
-checkout's ``data/`` folder when run from a clone, else ``~/.cache/d2l-optim``.
+URL into the cache. A file found is only SHA-1 checked, never downloaded again or
+replaced. The download is pooch's (the library scipy and scikit-image fetch their
+data with): into a temporary file beside the target, SHA-1 checked, then renamed
+into place, with a progress bar on a terminal. The cache is this checkout's
+``data/`` folder when run from a clone, else ``~/.cache/d2l-optim``.
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import importlib.util
+import logging
 import os
+import re
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .files import atomic_write
+from .files import sha1_of
 
 DATA_URL = 'http://d2l-data.s3-accelerate.amazonaws.com/'
 #: name -> (url, sha1), as the book's DATA_HUB
@@ -53,17 +56,9 @@ def default_cache_dir() -> Path:
     return Path(base) / 'd2l-optim'
 
 
-def sha1sum(path: str | os.PathLike) -> str:
-    h = hashlib.sha1()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _check(path: Path, sha1: str) -> Path:
     try:
-        got = sha1sum(path)
+        got = sha1_of(path)
     except OSError as e:
         raise DataError(f"cannot read {path}: {e.strerror or e}") from e
     if got != sha1:
@@ -107,8 +102,6 @@ def find_local(name: str, cache_dir: str | os.PathLike | None = None) -> Path | 
 
 #: seconds to wait for the server to answer (and for each read); offline fails within this
 CONNECT_TIMEOUT = 10
-#: downloads larger than this show a progress bar on a terminal
-PROGRESS_BYTES = 1 << 20
 _failed: dict[str, DataError] | None = None
 
 
@@ -124,61 +117,46 @@ def one_try_per_file() -> Iterator[None]:
         _failed = saved
 
 
+def show_progress(stream: Any = None) -> bool:
+    """Whether a download shows pooch's progress bar: on a terminal, where tqdm is installed."""
+    stream = stream or sys.stderr
+    return bool(getattr(stream, 'isatty', lambda: False)()) and importlib.util.find_spec('tqdm') is not None
+
+
 def _fetch(url: str, dest: Path, sha1: str, searched: Sequence[Path]) -> Path:
-    """Download beside ``dest``, check the SHA-1, then rename into place."""
+    """Download ``url`` to ``dest`` with pooch (SHA-1 checked before it is renamed into place)."""
     if _failed is not None and url in _failed:
         raise DataError(str(_failed[url]))
-    where = ', '.join(str(p) for p in searched)
-    hint = (f"{dest.name} (SHA-1 {sha1}) was not found in {where} and could not be "
-            f"downloaded from {url}")
+    import pooch  # lazy: pooch, tqdm and requests load only when a file must be downloaded
+    fix = f"Put the file in ${ENV_VAR} or in {dest.parent}."
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)        # no "Downloading ..." line: the bar shows progress
     try:
-        with atomic_write(dest, 'wb') as out:
-            h = hashlib.sha1()
-            with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT) as r:
-                bar = _DownloadBar(dest.name, _length(r))
-                while chunk := r.read(1 << 20):
-                    out.write(chunk)
-                    h.update(chunk)
-                    bar.update(len(chunk))
-                bar.close()
-            if (got := h.hexdigest()) != sha1:
-                raise DataError(f"downloaded {dest.name} has SHA-1 {got}, expected {sha1}")
-    except (OSError, urllib.error.URLError) as e:
-        error = DataError(f"{hint} ({e}). Put the file in ${ENV_VAR} or in {dest.parent}.")
-        if _failed is not None:
-            _failed[url] = error
-        raise error from e
-    return dest
+        pooch.retrieve(url, known_hash=f'sha1:{sha1}', fname=dest.name, path=dest.parent,
+                       downloader=pooch.HTTPDownloader(timeout=CONNECT_TIMEOUT, progressbar=show_progress()))
+    except (OSError, ValueError) as e:      # requests' errors are OSErrors; a wrong hash, ValueError
+        got = re.search(r'hash .* got ([0-9a-f]{40})', str(e))
+        where = ', '.join(str(p) for p in searched)
+        error = DataError(f"downloaded {dest.name} has SHA-1 {got.group(1)}, expected {sha1}, and was "
+                          f"not kept. {fix}" if got else
+                          f"{dest.name} (SHA-1 {sha1}) was not found in {where} and could not be "
+                          f"downloaded from {url} ({_reason(e)}). {fix}")
+    else:
+        return dest
+    finally:
+        logger.setLevel(level)
+    if _failed is not None:
+        _failed[url] = error
+    raise error
 
 
-def _length(response: Any) -> int | None:
-    headers = getattr(response, 'headers', None)
-    try:
-        return int(headers.get('Content-Length')) if headers is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-class _DownloadBar:
-    """``name [#####-----] 12.3/29.5 MB`` redrawn on stderr; silent off a terminal or under 1 MB."""
-
-    def __init__(self, name: str, total: int | None, stream: Any = None, width: int = 24) -> None:
-        self.stream = stream or sys.stderr
-        self.on = bool(total and total > PROGRESS_BYTES and getattr(self.stream, 'isatty', lambda: False)())
-        self.name, self.total, self.done, self.width = name, total or 0, 0, width
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if self.on:
-            filled = int(self.width * min(self.done / self.total, 1))
-            self.stream.write(f"\r{self.name} [{'#' * filled}{'-' * (self.width - filled)}] "
-                              f"{self.done / 1e6:.1f}/{self.total / 1e6:.1f} MB")
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.on:
-            self.stream.write('\n')
-            self.stream.flush()
+def _reason(e: Exception) -> str:
+    """A failed download's cause in a few words: ``[Errno 111] Connection refused``,
+    ``404 Client Error: Not Found ...``, ``Read timed out.``"""
+    text = str(e)
+    errno = re.search(r'\[Errno -?\d+\][^\'")]*', text)
+    return errno.group(0).strip() if errno else text.splitlines()[0] if text else type(e).__name__
 
 
 def require(*names: str) -> dict[str, str]:
@@ -239,13 +217,3 @@ class ArrayLoader:
             self._full = tuple(self.convert(a) for a in self.arrays)
         return self._full
 
-
-def get_data_ch11(batch_size: int = 10, n: int = 1500, convert: Callable = lambda a: a,
-                  path: str | os.PathLike | None = None,
-                  rng: np.random.Generator | None = None) -> tuple[ArrayLoader, int]:
-    """The airfoil data as ``(data_iter, feature_dim)``: first n rows, 5 features, 1 label."""
-    data = read_airfoil(path)
-    if not isinstance(n, (int, np.integer)) or not 0 < n <= len(data):
-        raise ValueError(f"n must be an integer in [1, {len(data)}], got {n!r}")
-    X, y = np.ascontiguousarray(data[:n, :-1]), np.ascontiguousarray(data[:n, -1])
-    return ArrayLoader((X, y), batch_size, True, convert, rng), X.shape[1]

@@ -3,13 +3,15 @@ r"""Show the library's own code and equations in a notebook, never a copy that c
 * :func:`show_source` is any function's or class's source, read with
   :func:`inspect.getsource` when called: highlighted Python in Jupyter, plain text in a
   terminal or a script.
-* :func:`show_rule` is a core rule from :mod:`d2l_optim.rules` plus the lines of the
-  chosen backend that apply it: the book-form optimizer of :mod:`d2l_optim.book`, and the
-  adapter's own pieces taken from its :class:`~d2l_optim.backend.Backend` record (how a
-  parameter is written in place, where gradients come from). A new adapter is shown
-  without any edit here.
+* :func:`show_rule` is a core rule from :mod:`d2l_optim.rules` as a learner reads it: its
+  equations once, rendered; its code without the docstring; then the book's optimizer
+  function on the chosen backend, the few lines that write the rule's result in place
+  (``p[:] = ...`` under ``torch.no_grad()``, ``p.assign(...)``), which a test runs against
+  ``d2l.<rule>``.
 * :func:`show_doc` is a docstring whose ``.. math::`` blocks become ``$$...$$`` in
-  Jupyter's Markdown and readable Unicode text (``x ← x − η g``) in a terminal.
+  Jupyter's Markdown, where they render, and stay LaTeX source in a terminal
+  (``\mathbf{x} \leftarrow \mathbf{x} - \eta \mathbf{g}``): the book's own notation,
+  exact, where a text rendering of nested fractions and hats would be ambiguous.
 
 Each returns a small object with ``_repr_markdown_``/``_repr_html_`` for Jupyter and a
 ``str``/``repr`` for everything else, so a cell that ends with ``d2l.show_rule('rmsprop')``
@@ -24,11 +26,13 @@ import inspect
 import re
 import textwrap
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
-from .rules import RULES, get_rule
+from .backend import backend_record
+from .rules import EXTRA_RULES, RULES, get_rule
 
-__all__ = ['Listing', 'Doc', 'show_source', 'show_rule', 'show_doc', 'latex_to_text']
+__all__ = ['Listing', 'Doc', 'show_source', 'show_rule', 'show_doc', 'book_loop',
+           'source_without_docstring']
 
 
 # ---------------------------------------------------------------- code
@@ -43,7 +47,7 @@ def _where(obj: Any) -> str:
 
 def _highlight(code: str) -> str:
     """``code`` as HTML, highlighted by Pygments when it is installed (it is, with Jupyter)."""
-    try:
+    try:            # optional (it comes with Jupyter): imported only where HTML is asked for
         from pygments import highlight
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import PythonLexer
@@ -56,9 +60,14 @@ def _highlight(code: str) -> str:
 
 @dataclass
 class Listing:
-    """Pieces of source, each with a title: Markdown/HTML in Jupyter, text elsewhere."""
+    """Pieces of source, each with a title: Markdown/HTML in Jupyter, text elsewhere.
+
+    A listing that starts with equations (``doc``, :func:`show_rule`) is Markdown only in
+    Jupyter, where ``$$`` math renders; its text form shows the LaTeX source.
+    """
 
     parts: list[tuple[str, str]]          # (title, code)
+    doc: Doc | None = None                # equations shown first, rendered
 
     @property
     def code(self) -> str:
@@ -66,15 +75,20 @@ class Listing:
         return '\n'.join(code for _, code in self.parts)
 
     def __str__(self) -> str:
-        return '\n'.join(f'# --- {title}\n{code}' if title else code for title, code in self.parts)
+        head = [str(self.doc).rstrip() + '\n'] if self.doc is not None else []
+        return '\n'.join(head + [f'# --- {title}\n{code}' if title else code
+                                  for title, code in self.parts])
 
     __repr__ = __str__
 
     def _repr_markdown_(self) -> str:
-        return '\n\n'.join((f'**{title}**\n\n' if title else '') + f'```python\n{code.rstrip()}\n```'
-                           for title, code in self.parts)
+        head = [self.doc._repr_markdown_().rstrip()] if self.doc is not None else []
+        return '\n\n'.join(head + [(f'**{title}**\n\n' if title else '') + f'```python\n{code.rstrip()}\n```'
+                                   for title, code in self.parts])
 
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
+        if self.doc is not None:       # None: Jupyter shows the Markdown, where the math renders
+            return None
         return ''.join((f'<p><b>{html.escape(title)}</b></p>' if title else '') + _highlight(code.rstrip())
                        for title, code in self.parts)
 
@@ -102,169 +116,92 @@ def _helpers(fn: Callable) -> list[Callable]:
     return found
 
 
-def _nested(fn: Callable, names: Sequence[str]) -> str:
-    """The source of the functions named ``names`` defined inside ``fn``, in that order."""
-    source = textwrap.dedent(inspect.getsource(fn))
-    lines = source.splitlines()
-    defs = {node.name: node for node in ast.walk(ast.parse(source))
-            if isinstance(node, ast.FunctionDef)}
-    chunks = []
-    for name in names:
-        node = defs[name]
-        chunks.append(textwrap.dedent('\n'.join(lines[node.lineno - 1:node.end_lineno])))
-    return '\n\n'.join(chunks) + '\n'
+def source_without_docstring(fn: Callable) -> str:
+    """``fn``'s source as :func:`inspect.getsource` reads it, minus the lines of its docstring."""
+    source = textwrap.dedent(inspect.getsource(inspect.unwrap(fn)))
+    body = ast.parse(source).body[0].body
+    first = body[0] if body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+            and isinstance(first.value.value, str):
+        lines = source.splitlines(keepends=True)
+        del lines[first.lineno - 1:first.end_lineno]
+        source = ''.join(lines)
+    return source
 
 
-def _piece(label: str, obj: Any) -> tuple[str, str] | None:
-    """One adapter piece: its source if it is ours, else the framework name it is bound to."""
-    if obj is None or obj is contextlib.nullcontext:
-        return None
-    module = getattr(obj, '__module__', '') or ''
-    if module.startswith('d2l_optim') and (inspect.isfunction(obj) or inspect.isclass(obj)):
-        code = textwrap.dedent(inspect.getsource(obj))
-        if getattr(obj, '__name__', '') == '<lambda>':
-            found = re.search(r'lambda\b[^:]*:\s*[^,\n)]+', code)
-            code = (found.group(0) if found else code.strip()) + '\n'
-            return (f'{label} ({_where(obj)})', f'{label} = {code}')
-        return (f'{label} ({_where(obj)})', code)
-    name = getattr(obj, '__qualname__', None) or getattr(obj, '__name__', None) or type(obj).__name__
-    return (f'{label} (the framework\'s own)', f'{label} = {module}.{name}\n')
+#: How the book's code for each framework writes a new value into an array: (the write,
+#: the context the writes run in, the line that clears a parameter's gradient).
+BOOK_WRITES = {
+    'numpy': ('{p}[:] = {v}', None, None),
+    'mxnet': ('{p}[:] = {v}', None, None),
+    'torch': ('{p}[:] = {v}', 'torch.no_grad()', '{p}.grad.zero_()'),
+    'tensorflow': ('{p}.assign({v})', None, None),
+    'jax': ('{p}.assign({v})', None, None),
+}
 
 
-def _backend_record(backend: Any) -> Any:
-    """A :class:`~d2l_optim.backend.Backend` from a record, a backend module or a name."""
-    from .backend import Backend, load_backend
-    if isinstance(backend, Backend):
-        return backend
-    if isinstance(backend, str):
-        backend = load_backend(backend)
-    record = getattr(backend, 'BACKEND', None)
-    if not isinstance(record, Backend):
-        raise TypeError(f'backend must be a backend name, module or Backend record, got {backend!r}')
-    return record
+def book_loop(rule_name: str | Any, backend: Any = 'numpy') -> str:
+    """The book's optimizer function for ``rule_name`` on ``backend``, as a learner writes it:
+    for every parameter, call the rule, then write the parameter and its states in place.
+
+    ``d2l.<rule>`` (:func:`d2l_optim.book.book_optimizer`) makes the same writes through
+    the adapter's ``assign``; tests/test_display.py runs this text on every installed
+    backend and compares it with ``d2l.<rule>``. It runs where ``d2l`` is the backend
+    module and ``rules`` is :mod:`d2l_optim.rules`.
+    """
+    rule = get_rule(rule_name)
+    record = backend_record(backend)
+    write, context, clear = BOOK_WRITES.get(record.name, (
+        'd2l.BACKEND.assign({p}, {v})',
+        None if record.no_grad is contextlib.nullcontext else 'd2l.BACKEND.no_grad()', None))
+    names = rule.state_names
+    on_params = record.grads_on_params
+    args = 'params, states, hyperparams' if on_params else 'params, grads, states, hyperparams'
+    zipped = ['params'] + ([] if on_params else ['grads']) + (['states'] if names else [])
+    target = ['p'] + ([] if on_params else ['g']) + (
+        [names[0] if len(names) == 1 else '(' + ', '.join(names) + ')'] if names else [])
+    new = ['new_' + n for n in names]
+    state_in = '(' + ', '.join(names) + (',)' if len(names) == 1 else ')')
+    state_out = '_' if not names else '(' + ', '.join(new) + (',)' if len(new) == 1 else ')')
+    t = 't' if rule.uses_t else '1'
+    grad = 'p.grad' if on_params else 'g'
+    loop = [f"for {', '.join(target)} in zip({', '.join(zipped)}):" if len(zipped) > 1
+            else f'for {target[0]} in {zipped[0]}:',
+            f"    new_p, {state_out} = rules.{rule.name}(p, {grad}, {state_in if names else '()'}, "
+            f"hyperparams, {t}, xp)",
+            '    ' + write.format(p='p', v='new_p')]
+    loop += ['    ' + write.format(p=n, v=m) for n, m in zip(names, new)]
+    if on_params and clear:
+        loop.append('    ' + clear.format(p='p'))
+    body = ['xp = d2l.BACKEND.xp          # this framework\'s sqrt, sign, zeros_like']
+    if rule.uses_t:
+        body.append("t = hyperparams.setdefault('t', 1)")
+    body += ([f'with {context}:'] + ['    ' + line for line in loop]) if context else loop
+    if rule.uses_t:
+        body.append("hyperparams['t'] = t + 1")
+    return f'def {rule.book_name}({args}):\n' + ''.join(f'    {line}\n' for line in body)
 
 
 def show_rule(rule_name: str, backend: Any = 'numpy') -> Listing:
-    """A core rule's code and the lines that apply it on ``backend``.
-
-    Shown in order: the pure rule from :mod:`d2l_optim.rules` (and any helper of that
-    module it calls), the book-form optimizer that applies it to every parameter
-    (:func:`d2l_optim.book.book_optimizer`: gradients from ``p.grad`` on PyTorch and
-    MXNet, a separate list on TensorFlow and NumPy), and the adapter's pieces read from
-    its :class:`~d2l_optim.backend.Backend` record: ``assign`` (how a parameter is written
-    in place), ``no_grad``, ``gradients`` and, where gradients live on the parameters,
-    ``grad`` and ``zero_grad``.
+    """A core rule as a learner should read it: its equations (the docstring's LaTeX,
+    rendered), its code without the docstring (and any helper of its module it calls), then
+    the book's optimizer function on ``backend``: the few lines that apply the rule to every
+    parameter and write the results in place this framework's way (:func:`book_loop`).
     """
-    from . import book
     rule = get_rule(rule_name)
-    record = _backend_record(backend)
-    parts = [(f'the rule: {rule.update.__name__} (d2l_optim/rules.py)',
-              textwrap.dedent(inspect.getsource(rule.update)))]
-    parts += [(f'{h.__name__} (d2l_optim/rules.py)', textwrap.dedent(inspect.getsource(h)))
-              for h in _helpers(rule.update)]
-    form = (f'{book.BOOK_NAMES[rule.name]}(params, states, hyperparams)' if record.grads_on_params
-            else f'{book.BOOK_NAMES[rule.name]}(params, grads, states, hyperparams)')
-    inner = ['update', 'optimizer'] if record.grads_on_params else ['update']
-    parts.append((f'applied to every parameter on {record.name}: d2l.{form} '
-                  '(d2l_optim/book.py, book_optimizer)', _nested(book.book_optimizer, inner)))
-    pieces = [('assign', record.assign), ('no_grad', record.no_grad), ('gradients', record.gradients)]
-    if record.grads_on_params:
-        pieces += [('grad', record.extras.get('grad')), ('zero_grad', record.extras.get('zero_grad'))]
-    parts += [p for p in (_piece(label, obj) for label, obj in pieces) if p is not None]
-    return Listing(parts)
+    record = backend_record(backend)
+    doc = show_doc(rule.update)
+    parts = [(f'the rule: {rule.update.__name__} (d2l_optim/rules.py)', source_without_docstring(rule.update))]
+    parts += [(f'{h.__name__} (d2l_optim/rules.py)', source_without_docstring(h))
+              for h in _helpers(inspect.unwrap(rule.update))]
+    call = (f'd2l.{rule.book_name}(params, states, hyperparams)' if record.grads_on_params
+            else f'd2l.{rule.book_name}(params, grads, states, hyperparams)')
+    parts.append((f'{call} on {record.name}: the rule applied to every parameter, written in place '
+                  f'(rules is d2l_optim.rules)', book_loop(rule, record)))
+    return Listing(parts, Doc('', doc.doc))
 
 
 # ---------------------------------------------------------------- docstrings and math
-
-_SYMBOLS = {
-    r'\leftarrow': '←', r'\rightarrow': '→', r'\eta': 'η', r'\gamma': 'γ', r'\beta': 'β',
-    r'\rho': 'ρ', r'\epsilon': 'ε', r'\lambda': 'λ', r'\alpha': 'α', r'\Delta': 'Δ', r'\nabla': '∇',
-    r'\odot': '⊙', r'\cdot': '·', r'\times': '×', r'\le': '≤', r'\ge': '≥', r'\sum': 'Σ',
-    r'\qquad': '    ', r'\quad': '  ', r'\,': ' ', r'\;': ' ', r'\top': 'ᵀ', r'\infty': '∞',
-    r'\approx': '≈', r'\mid': '|', r'\pi': 'π', r'\sigma': 'σ', r'\tau': 'τ', r'\theta': 'θ',
-}
-_SUP = str.maketrans('0123456789+-t', '⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ᵗ')
-_SUB = str.maketrans('0123456789t', '₀₁₂₃₄₅₆₇₈₉ₜ')
-
-
-def _group(s: str, i: int) -> tuple[str, int]:
-    """The brace group (or single character) starting at ``s[i]`` and the index after it."""
-    while i < len(s) and s[i].isspace():
-        i += 1
-    if i < len(s) and s[i] == '{':
-        depth = 0
-        for j in range(i, len(s)):
-            depth += {'{': 1, '}': -1}.get(s[j], 0)
-            if depth == 0:
-                return s[i + 1:j], j + 1
-        return s[i + 1:], len(s)
-    return s[i:i + 1], i + 1
-
-
-def _atomic(text: str) -> str:
-    """``text`` as it can stand next to ``/`` or ``√``: in parentheses unless it has no space
-    or operator outside parentheses already."""
-    depth = 0
-    for ch in text:
-        depth += {'(': 1, ')': -1}.get(ch, 0)
-        if depth == 0 and ch in ' +−-*/⊙':
-            return f'({text})'
-    return text
-
-
-def latex_to_text(tex: str) -> str:
-    r"""The chapter's LaTeX as readable Unicode text: ``\frac{\eta}{\sqrt{s + \epsilon}}``
-    becomes ``η/√(s + ε)``, ``\mathbf{x}`` becomes ``x``, ``x^2`` becomes ``x²``."""
-    out, i = [], 0
-    while i < len(tex):
-        c = tex[i]
-        if tex.startswith(r'\\', i):
-            out.append('\n')
-            i += 2
-        elif c == '\\':
-            m = re.match(r'\\([A-Za-z]+|.)', tex[i:])
-            cmd = m.group(0)
-            i += len(cmd)
-            if cmd in (r'\mathbf', r'\mathrm', r'\text', r'\boldsymbol', r'\operatorname', r'\hat'):
-                arg, i = _group(tex, i)
-                out.append(latex_to_text(arg) + ('̂' if cmd == r'\hat' else ''))
-            elif cmd == r'\frac':
-                num, i = _group(tex, i)
-                den, i = _group(tex, i)
-                num, den = latex_to_text(num), latex_to_text(den)
-                out.append(f'{_atomic(num)}/{_atomic(den)}')
-            elif cmd == r'\sqrt':
-                arg, i = _group(tex, i)
-                arg = latex_to_text(arg)
-                out.append(f'√{arg}' if _atomic(arg) == arg else f'√({arg})')
-            elif cmd in (r'\left', r'\right', r'\big', r'\Big'):
-                continue
-            else:
-                out.append(_SYMBOLS.get(cmd, cmd[1:]))
-        elif c in '^_':
-            arg, i = _group(tex, i + 1)
-            text = latex_to_text(arg)
-            table = _SUP if c == '^' else _SUB
-            mapped = text.translate(table)
-            if all(ch in ''.join(table_chars(table)) for ch in mapped):
-                out.append(mapped)
-            else:
-                out.append(f'{c}({text})' if len(text) > 1 else f'{c}{text}')
-        elif c in '{}&':
-            i += 1
-        elif c == '-':
-            out.append('−' if out and out[-1].endswith(' ') else '-')
-            i += 1
-        else:
-            out.append(c)
-            i += 1
-    return re.sub(r'[ \t]+\n', '\n', ''.join(out))
-
-
-def table_chars(table: dict) -> list[str]:
-    """The characters a ``str.maketrans`` table maps to."""
-    return [chr(v) for v in table.values()]
-
 
 _MATH_BLOCK = re.compile(r'^(?P<indent>[ \t]*)\.\. math::[ \t]*(?P<first>.*)\n?'
                          r'(?P<body>(?:(?:(?P=indent)[ \t]+.*)?\n)*)', re.M)
@@ -287,7 +224,7 @@ def _inline(doc: str, math: Callable[[str], str], code: Callable[[str], str]) ->
 
 @dataclass
 class Doc:
-    """A docstring: Markdown with ``$$`` math in Jupyter, Unicode text in a terminal."""
+    """A docstring: Markdown with ``$$`` math in Jupyter, its LaTeX source in a terminal."""
 
     title: str
     doc: str                       # the docstring as written (reST)
@@ -304,11 +241,13 @@ class Doc:
 
     @property
     def text(self) -> str:
+        """The docstring for a terminal: each equation as its LaTeX source on its own
+        indented lines (one per row of an aligned block), inline math between ``$``."""
         def block(tex: str) -> str:
-            lines = [line.strip() for line in latex_to_text(' '.join(tex.split('\n'))).splitlines()]
-            return '\n' + '\n'.join('    ' + line for line in lines if line) + '\n'
+            rows = [' '.join(row.split()) for row in tex.split('\\\\')]
+            return '\n' + '\n'.join('    ' + row for row in rows if row) + '\n'
         text = _math_blocks(self.doc, block)
-        text = re.sub(r'\n{3,}', '\n\n', _inline(text, latex_to_text, lambda t: t))
+        text = re.sub(r'\n{3,}', '\n\n', _inline(text, lambda t: f'${t}$', lambda t: t))
         return (f'{self.title}\n\n' if self.title else '') + text
 
     def __str__(self) -> str:
@@ -321,13 +260,25 @@ class Doc:
 
 
 def show_doc(fn: Any) -> Doc:
-    """``fn``'s docstring, its equations rendered (Jupyter) or spelled out in text (terminal).
+    """``fn``'s docstring, its equations rendered (Jupyter) or as LaTeX source (terminal).
 
-    A rule's name (``'rmsprop'``) is taken as the rule's function in :mod:`d2l_optim.rules`.
+    A rule's name (``'rmsprop'``) is taken as the rule's function in :mod:`d2l_optim.rules`;
+    a rule's docstring is followed by its eps, which lives on the :class:`~d2l_optim.rules.Rule`.
     """
     if isinstance(fn, str) and fn in RULES:
         fn = RULES[fn].update
     fn = inspect.unwrap(fn)
     doc = inspect.getdoc(fn) or ''
+    rule = next((r for r in (*RULES.values(), *EXTRA_RULES.values()) if inspect.unwrap(r.update) is fn), None)
+    if rule is not None and rule.eps is not None:
+        also = ''.join(f'; the book also uses :math:`{_tex_number(x)}`' for x in rule.eps_alternatives)
+        doc += f"\n\nHere :math:`\\epsilon = {_tex_number(rule.eps)}` (``Rule.eps``{also})."
     name = getattr(fn, '__qualname__', getattr(fn, '__name__', ''))
     return Doc(f'{name} ({_where(fn)})' if name else '', doc)
+
+
+def _tex_number(x: float) -> str:
+    """``1e-06`` as LaTeX, ``10^{-6}``."""
+    mantissa, exponent = f'{x:e}'.split('e')
+    power = f'10^{{{int(exponent)}}}'
+    return power if float(mantissa) == 1 else f'{float(mantissa):g} \\times {power}'

@@ -7,11 +7,14 @@ and become float32 in [0, 1], shape (n, 1, H, W), one minibatch at a time, resiz
 if asked; each backend then turns a batch into its own tensors (channels last
 for TensorFlow). :func:`synthetic_fashion_mnist` makes a small stand-in with the
 same shapes for offline demos and tests; it is never mistaken for the real data.
+:func:`fashion_mnist_or_stand_in` is the notebooks' loader: the real files when they are
+here or can be downloaded, else the stand-in, with one line saying which.
 """
 from __future__ import annotations
 
 import gzip
 import os
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -23,6 +26,7 @@ from . import data
 from .data import ArrayLoader, DataError
 
 __all__ = ['FILES', 'TEXT_LABELS', 'read_idx', 'read_fashion_mnist', 'fashion_mnist_available',
+           'fashion_mnist_or_stand_in',
            'get_fashion_mnist_labels', 'resize_images', 'to_float_images', 'image_loader',
            'load_data_fashion_mnist', 'synthetic_fashion_mnist']
 
@@ -97,6 +101,42 @@ def fashion_mnist_available(root: str | os.PathLike | None = None) -> bool:
     if root is not None:
         return all((Path(root) / _fname(n)).exists() for n in FILES)
     return all(data.find_local(n) is not None for n in FILES)
+
+
+def _why(error: DataError) -> str:
+    """The first failure behind ``error`` in a few words: ``[Errno 111] Connection refused``,
+    ``downloaded ... has SHA-1 ..., expected ...``, ``... is corrupt: ...``."""
+    while isinstance(error.__cause__, DataError):
+        error = error.__cause__
+    text = str(error).splitlines()[0]
+    failed = re.search(r'could not be downloaded from \S+ \((.+)\)\. ', text)
+    return failed.group(1) if failed else text.split('. ')[0].rstrip('.')
+
+
+def fashion_mnist_or_stand_in(n_train: int | None = None, n_test: int | None = None, *,
+                              stand_in: tuple[int, int] = (512, 256), seed: int = 0, download: bool = True,
+                              log: Callable[[str], None] = print) -> tuple[tuple[np.ndarray, ...], bool]:
+    """``(arrays, real)``: Fashion-MNIST's four arrays when its files are here or (``download``)
+    can be downloaded (SHA-1 checked, as every data file), keeping the first ``n_train`` training
+    and ``n_test`` test images if given; else :func:`synthetic_fashion_mnist` with ``stand_in``
+    = (training, test) sizes. One line, passed to ``log``, says which data it is and, for the
+    stand-in, why."""
+    try:
+        if not (download or fashion_mnist_available()):
+            raise DataError(f'its four files are not in ${data.ENV_VAR} or the cache')
+        X, y, Xt, yt = read_fashion_mnist()
+    except DataError as e:
+        arrays = synthetic_fashion_mnist(*stand_in, seed=seed)
+        log(f'Fashion-MNIST is not available ({_why(e)}): the synthetic stand-in, {stand_in[0]} training '
+            f'and {stand_in[1]} test images, whose numbers say nothing about Fashion-MNIST')
+        return arrays, False
+    if n_train is None and n_test is None:
+        log(f'Fashion-MNIST: {len(y)} training and {len(yt)} test images')
+        return (X, y, Xt, yt), True
+    X, y = X[:n_train], y[:n_train]
+    Xt, yt = Xt[:n_test], yt[:n_test]
+    log(f'Fashion-MNIST: the first {len(y)} training and {len(yt)} test images')
+    return (X, y, Xt, yt), True
 
 
 def get_fashion_mnist_labels(labels: Sequence) -> list[str]:

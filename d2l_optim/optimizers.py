@@ -32,7 +32,8 @@ from typing import Any, ClassVar, Mapping, MutableMapping
 import numpy as np
 
 from .ops import numpy_ops
-from .rules import NESTEROV, Rule, apply_rule, get_rule, validate_hyperparams
+from .hyperparams import validate_hyperparams
+from .rules import NESTEROV, Rule, apply_rule, get_rule
 
 __all__ = ['Optimizer', 'SGD', 'Momentum', 'Nesterov', 'AdaGrad', 'RMSprop', 'Adam',
            'Adadelta', 'Yogi', 'OPTIMIZERS']

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .files import atomic_write
 from .ops import to_numpy
 
 _FIGSIZE = [(3.5, 2.5)]
@@ -209,6 +210,5 @@ class Animator:
 
 def save_figure(fig, path) -> None:
     """``fig.savefig`` to ``path`` (format from the suffix) through :func:`atomic_write`."""
-    from .files import atomic_write
     with atomic_write(path, 'wb') as f:
         fig.savefig(f, format=str(path).rsplit('.', 1)[-1], bbox_inches='tight')

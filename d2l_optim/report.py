@@ -1,4 +1,5 @@
-"""The reproduction report: ``report.md`` and ``report.html`` (figures inline as base64 PNG).
+"""The reproduction report: ``report.md`` and ``report.html`` (figures inline as base64 PNG;
+the page is the Jinja2 template ``templates/report.html.j2``).
 
 One row per experiment and backend: our value, the book's printed values, whether ours
 agrees with the book (the printed trace digit for digit, or the final loss inside the
@@ -8,11 +9,12 @@ written atomically, so an interrupted run never leaves half a report.
 from __future__ import annotations
 
 import base64
-import html
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
+
+import jinja2
 
 from .files import atomic_write
 
@@ -120,47 +122,25 @@ def render_markdown(rows: Sequence[Row], meta: dict, sections: dict[str, str],
     return '\n'.join(out)
 
 
-_CSS = """body{font-family:sans-serif;margin:2em;max-width:1400px}
-table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}
-th{background:#eee}td.NO,td.error{background:#fdd;font-weight:bold}td.yes{background:#dfd}
-figure{display:inline-block;margin:6px;vertical-align:top}figcaption{font-size:12px;max-width:420px}
-img{max-width:420px}"""
+#: the HTML page's template, shipped as package data (d2l_optim/templates/)
+_TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader('d2l_optim', 'templates'), autoescape=True,
+                                trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
 def render_html(rows: Sequence[Row], meta: dict, sections: dict[str, str],
                 extra_figures: dict[str, list[tuple[str, str]]], folder: Path) -> str:
     """The report as one self-contained HTML page, every figure inline as base64 PNG."""
-    esc = html.escape
-    s = summary(rows)
-    out = ['<!DOCTYPE html>', '<html><head><meta charset="utf-8">',
-           '<title>d2l-optim reproduce</title>', f'<style>{_CSS}</style></head><body>',
-           '<h1>d2l-optim reproduce: chapter 11 against the book</h1>', '<ul>']
-    out += [f'<li>{esc(line)}</li>' for line in _meta_lines(meta)]
-    out.append(f"<li>agreement with the book: {s['agree']} of {s['checked']} checked rows "
-               f"({s['disagree']} outside, {s['errors']} errors)</li></ul>")
-    out.append('<table><tr>' + ''.join(f'<th>{esc(c)}</th>' for c in _COLUMNS) + '</tr>')
-    for r in rows:
-        cells = _cells(r)
-        verdict = _verdict(r)
-        out.append('<tr>' + ''.join(
-            f'<td class="{esc(verdict)}">{esc(c)}</td>' if i == 5 else f'<td>{esc(c)}</td>'
-            for i, c in enumerate(cells)) + '</tr>')
-    out.append('</table>')
+    parts = []
     for section, title in sections.items():
         figs, notes = _section_parts(rows, section, extra_figures)
-        if not figs and not notes:
-            continue
-        out.append(f'<h2>{esc(section)} {esc(title)}</h2>')
-        if notes:
-            out.append('<ul>' + ''.join(f'<li>{esc(n)}</li>' for n in notes) + '</ul>')
-        for caption, name in figs:
-            png = folder / name
-            if png.is_file():
-                data = base64.b64encode(png.read_bytes()).decode('ascii')
-                out.append(f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
-                           f'<figcaption>{esc(caption)}</figcaption></figure>')
-    out.append('</body></html>')
-    return '\n'.join(out)
+        if figs or notes:
+            parts.append({'number': section, 'title': title, 'notes': notes, 'figures': [
+                {'caption': caption, 'png': base64.b64encode((folder / name).read_bytes()).decode('ascii')}
+                for caption, name in figs if (folder / name).is_file()]})
+    return _TEMPLATES.get_template('report.html.j2').render(
+        meta_lines=_meta_lines(meta), s=summary(rows), columns=_COLUMNS,
+        verdict_column=_COLUMNS.index('in range'),
+        rows=[{'cells': _cells(r), 'verdict': _verdict(r)} for r in rows], sections=parts).rstrip('\n')
 
 
 def write_report(folder: str | Path, rows: Sequence[Row], meta: dict, sections: dict[str, str],

@@ -43,6 +43,14 @@ def check_step(t: int) -> int:
     return int(t)
 
 
+# ---------------------------------------------------------------- the parameters' checks
+
+def _check_fields(record: object, **checks: Callable[[str, object], object]) -> None:
+    """Check the named fields of a frozen scheduler in order; each keeps what its check returns."""
+    for name, check in checks.items():
+        object.__setattr__(record, name, check(name, getattr(record, name)))
+
+
 def _positive(name: str, value: float) -> float:
     if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
@@ -55,11 +63,36 @@ def _non_negative(name: str, value: float) -> float:
     return float(value)
 
 
-def _count(name: str, value: int, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
-    return value
+def _decay_factor(name: str, value: float) -> float:
+    if not (isinstance(value, (int, float)) and 0 < value <= 1):
+        raise ValueError(f"{name} must be in (0, 1] so that the rate decays, got {value!r}")
+    return float(value)
 
+
+def _at_least(least: int) -> Callable[[str, int], int]:
+    def count(name: str, value: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+        return value
+    return count
+
+
+def _increasing_steps(name: str, value: Sequence[int]) -> tuple[int, ...]:
+    steps = tuple(value) if isinstance(value, (list, tuple)) else None
+    if (not steps or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in steps)
+            or any(b <= a for a, b in zip(steps, steps[1:]))):
+        raise ValueError(f"{name} must be a non-empty, strictly increasing list of integers >= 1, "
+                         f"got {value!r}")
+    return steps
+
+
+def _warmup_before(max_update: int, warmup_steps: int) -> None:
+    if max_update <= warmup_steps:
+        raise ValueError(f"max_update ({max_update}) must be greater than warmup_steps "
+                         f"({warmup_steps}): the cosine needs at least one step")
+
+
+# ---------------------------------------------------------------- the schedulers
 
 @dataclass(frozen=True)
 class SquareRootScheduler:
@@ -68,7 +101,7 @@ class SquareRootScheduler:
     lr: float = 0.1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, 'lr', _positive('lr', self.lr))
+        _check_fields(self, lr=_positive)
 
     def __call__(self, t: int) -> float:
         return self.lr * (check_step(t) + 1.0) ** -0.5
@@ -88,14 +121,10 @@ class FactorScheduler:
     base_lr: float = 0.1
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.factor, (int, float)) and 0 < self.factor <= 1):
-            raise ValueError(f"factor must be in (0, 1] so that the rate decays, got {self.factor!r}")
-        _non_negative('stop_factor_lr', self.stop_factor_lr)
-        _positive('base_lr', self.base_lr)
+        _check_fields(self, factor=_decay_factor, stop_factor_lr=_non_negative, base_lr=_positive)
 
     def __call__(self, t: int) -> float:
-        return max(float(self.stop_factor_lr),
-                   float(self.base_lr) * float(self.factor) ** (check_step(t) + 1))
+        return max(self.stop_factor_lr, self.base_lr * self.factor ** (check_step(t) + 1))
 
 
 @dataclass(frozen=True)
@@ -108,34 +137,18 @@ class MultiFactorScheduler:
     base_lr: float = 0.5
 
     def __post_init__(self) -> None:
-        steps = tuple(self.step) if isinstance(self.step, (list, tuple)) else None
-        if (not steps or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in steps)
-                or any(b <= a for a, b in zip(steps, steps[1:]))):
-            raise ValueError(f"step must be a non-empty, strictly increasing list of integers >= 1, "
-                             f"got {self.step!r}")
-        object.__setattr__(self, 'step', steps)
-        if not (isinstance(self.factor, (int, float)) and 0 < self.factor <= 1):
-            raise ValueError(f"factor must be in (0, 1], got {self.factor!r}")
-        _positive('base_lr', self.base_lr)
+        _check_fields(self, step=_increasing_steps, factor=_decay_factor, base_lr=_positive)
 
     def __call__(self, t: int) -> float:
-        return float(self.base_lr) * float(self.factor) ** bisect.bisect_right(self.step, check_step(t))
+        return self.base_lr * self.factor ** bisect.bisect_right(self.step, check_step(t))
 
 
 @dataclass(frozen=True)
 class CosineScheduler:
-    r"""Linear warm-up, then cosine decay from ``base_lr`` to ``final_lr`` at ``max_update``.
-
-    .. math::
-        \eta_t = \begin{cases}
-        \eta_b + (\eta_0 - \eta_b)\, t / w & t < w \\
-        \eta_T + \frac{\eta_0 - \eta_T}{2}\left(1 + \cos\left(\pi \frac{t - w}{T - w}\right)\right) & w \le t \le T \\
-        \eta_T & t > T
-        \end{cases}
-
-    with ``warmup_begin_lr`` :math:`\eta_b`, ``warmup_steps`` :math:`w`,
-    ``base_lr`` :math:`\eta_0`, ``final_lr`` :math:`\eta_T`, ``max_update`` :math:`T`.
-    """
+    r"""A linear warm-up from ``warmup_begin_lr`` over ``warmup_steps`` :math:`w`, then
+    :math:`\eta_t = \eta_T + \frac{\eta_0 - \eta_T}{2}\bigl(1 + \cos(\pi \frac{t - w}{T - w})\bigr)`
+    from ``base_lr`` :math:`\eta_0` to ``final_lr`` :math:`\eta_T` at ``max_update`` :math:`T`,
+    and :math:`\eta_T` after."""
 
     max_update: int
     base_lr: float = 0.01
@@ -144,23 +157,18 @@ class CosineScheduler:
     warmup_begin_lr: float = 0.0
 
     def __post_init__(self) -> None:
-        _count('warmup_steps', self.warmup_steps, 0)
-        _count('max_update', self.max_update, 1)
-        if self.max_update <= self.warmup_steps:
-            raise ValueError(f"max_update ({self.max_update}) must be greater than warmup_steps "
-                             f"({self.warmup_steps}): the cosine needs at least one step")
-        _positive('base_lr', self.base_lr)
-        _non_negative('final_lr', self.final_lr)
-        _non_negative('warmup_begin_lr', self.warmup_begin_lr)
+        _check_fields(self, warmup_steps=_at_least(0), max_update=_at_least(1))
+        _warmup_before(self.max_update, self.warmup_steps)
+        _check_fields(self, base_lr=_positive, final_lr=_non_negative, warmup_begin_lr=_non_negative)
 
     def __call__(self, t: int) -> float:
-        t = check_step(t)
-        base, final, w = float(self.base_lr), float(self.final_lr), self.warmup_steps
+        t, w = check_step(t), self.warmup_steps
         if t < w:
-            return self.warmup_begin_lr + (base - self.warmup_begin_lr) * t / w
+            return self.warmup_begin_lr + (self.base_lr - self.warmup_begin_lr) * t / w
         if t > self.max_update:
-            return final
-        return final + (base - final) * (1 + math.cos(math.pi * (t - w) / (self.max_update - w))) / 2
+            return self.final_lr
+        return self.final_lr + (self.base_lr - self.final_lr) * (
+            1 + math.cos(math.pi * (t - w) / (self.max_update - w))) / 2
 
 
 #: name -> class, for command lines and experiment tables
@@ -172,4 +180,4 @@ SCHEDULERS: dict[str, type] = {
 
 def schedule_values(scheduler: Callable[[int], float], num_steps: int) -> list[float]:
     """``[scheduler(0), ..., scheduler(num_steps - 1)]``, what the book plots."""
-    return [float(scheduler(t)) for t in range(_count('num_steps', num_steps, 0))]
+    return [float(scheduler(t)) for t in range(_at_least(0)('num_steps', num_steps))]

@@ -1,17 +1,22 @@
 """Sliders over a 2-D trajectory, in the spirit of Distill's "Why Momentum Really Works".
 
 ``trajectory_sliders(f, f_grad, 'momentum', {'lr': (0.05, 1.0, 0.05, 0.6), 'momentum':
-(0.0, 0.95, 0.05, 0.5), 'steps': (5, 60, 5, 20)})`` returns a controller. ``.show()`` in
-Jupyter with ipywidgets draws the trajectory and puts one slider per hyperparameter
-under it; moving a slider recomputes the trajectory with the core rule
-(:func:`~d2l_optim.harness.trainer_2d` and :func:`~d2l_optim.harness.train_2d`, the loop
-every 2-D cell uses) and redraws the figure in place. Where widgets cannot display
-(ipywidgets missing, a terminal, nbconvert or CI, or ``D2L_OPTIM_WIDGETS=0``) the cell
-shows the static figure at the default values and one sentence saying how to get the
-sliders. ``.redraw(**values)`` is the callback itself, usable (and tested) without widgets.
+(0.0, 0.95, 0.05, 0.5), 'steps': (5, 60, 5, 20)}).show()`` in Jupyter with ipywidgets
+shows one widget: the figure (an ``ipywidgets.Image``) with one slider per hyperparameter
+under it. Moving a slider recomputes the trajectory with the core rule
+(:func:`~d2l_optim.trajectories.trainer_2d` and :func:`~d2l_optim.trajectories.train_2d`, the loop
+every 2-D cell uses) and puts the new PNG in the Image. The figure is widget state, kept
+by the kernel, so after a page reload (or closing and reopening the tab) the restored
+widget still redraws while the kernel lives; ``show()`` returns None, so no stale text
+line sits under it. Where widgets cannot display (ipywidgets missing, a terminal,
+nbconvert or CI, or ``D2L_OPTIM_WIDGETS=0``) the cell shows the static figure at the
+default values and one sentence saying how to get the sliders. ``.redraw(**values)`` is
+the callback itself, usable (and tested) without a front end.
 """
 from __future__ import annotations
 
+import base64
+import html
 import io
 import os
 from contextlib import redirect_stdout
@@ -19,7 +24,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .harness import train_2d, trainer_2d
+from .trajectories import train_2d, trainer_2d
 from .ops import to_scalar
 
 __all__ = ['TrajectorySliders', 'trajectory_sliders', 'widgets_unavailable', 'HOW_TO_GET_SLIDERS']
@@ -95,7 +100,9 @@ class TrajectorySliders:
         self.values.setdefault('steps', steps)
         self.xlim, self.ylim = xlim, ylim
         self.results: list[tuple[float, float]] = []
-        self.handle: Any = None          # the one display handle every redraw updates
+        self.image: Any = None           # the ipywidgets.Image every redraw refills (once shown)
+        self.controls: Any = None        # the sliders
+        self.box: Any = None             # the figure and the sliders, one widget
         self.fig = self.ax = None
 
     # ------------------------------------------------------------ computing and drawing
@@ -116,8 +123,8 @@ class TrajectorySliders:
         self.values.update(values)
         self.results = self.trajectory()
         self._draw()
-        if self.handle is not None:
-            self.handle.update(self.view())
+        if self.image is not None:
+            self.image.value = self.png()
         x1, x2 = self.results[-1]
         return to_scalar(x1), to_scalar(x2)
 
@@ -150,10 +157,16 @@ class TrajectorySliders:
         """The current figure, displayable in Jupyter (PNG) and as its caption elsewhere."""
         return _FigureView(self.fig, self.caption())
 
+    def png(self) -> bytes:
+        """The current figure as PNG bytes."""
+        return self.view()._repr_png_()
+
     # ------------------------------------------------------------ showing
 
     def widgets(self) -> Any:
-        """One ipywidgets slider per hyperparameter (an IntSlider for ``steps``), in a VBox."""
+        """One ipywidgets slider per hyperparameter (an IntSlider for ``steps``), in a VBox (made once)."""
+        if self.controls is not None:
+            return self.controls
         import ipywidgets as w
         controls = []
         for name, value in self.values.items():
@@ -164,28 +177,54 @@ class TrajectorySliders:
                          continuous_update=False, **kw)
             slider.observe(lambda change, name=name: self.redraw(**{name: change['new']}), names='value')
             controls.append(slider)
-        return w.VBox(controls)
+        self.controls = w.VBox(controls)
+        return self.controls
 
-    def show(self) -> TrajectorySliders:
-        """Display the figure (through one handle that later redraws update) and, when widgets can
-        display here, the sliders under it; otherwise the sentence saying how to get them."""
+    def figure_widget(self) -> Any:
+        """The figure as an ``ipywidgets.Image`` (made once); :meth:`redraw` refills it."""
+        if self.image is None:
+            import ipywidgets as w
+            if not self.results:
+                self.redraw()
+            self.image = w.Image(value=self.png(), format='png')
+        return self.image
+
+    def widget(self) -> Any:
+        """The figure with the sliders under it, one ``ipywidgets.VBox`` (made once)."""
+        if self.box is None:
+            import ipywidgets as w
+            self.box = w.VBox([self.figure_widget(), self.widgets()])
+        return self.box
+
+    def mimebundle(self) -> dict:
+        """The widget's view, with the figure and the sentence saying how to get the sliders
+        for a front end that cannot draw widgets (nbconvert, a static viewer of the saved
+        notebook); a live one draws the widget."""
+        png = base64.b64encode(self.png()).decode('ascii')
+        bundle = dict(self.widget()._repr_mimebundle_())
+        bundle['image/png'] = png
+        bundle['text/html'] = (f'<img src="data:image/png;base64,{png}" alt="{html.escape(self.caption())}"/>'
+                               f'<p>{HOW_TO_GET_SLIDERS}</p>')
+        bundle['text/plain'] = HOW_TO_GET_SLIDERS
+        return bundle
+
+    def show(self) -> None:
+        """Display the figure and, when widgets can display here, the sliders under it, as one
+        widget; otherwise the static figure and the sentence saying how to get the sliders."""
         self.redraw()
-        why = widgets_unavailable()
         display = _ipython_display()
         if display is None:
             print(self.caption())
             print(HOW_TO_GET_SLIDERS)
-            return self
-        self.handle = display(self.view(), display_id=True)
-        if why is None:
-            # The sliders, with the sentence as their plain-text form: a front end that cannot
-            # draw widgets (nbconvert, a static viewer of the saved notebook) shows that instead.
-            bundle = dict(self.widgets()._repr_mimebundle_())
-            bundle['text/plain'] = HOW_TO_GET_SLIDERS
-            display(bundle, raw=True)
+        elif widgets_unavailable() is None:
+            display(self.mimebundle(), raw=True)
         else:
+            display(self.view())
             print(HOW_TO_GET_SLIDERS)
-        return self
+
+    def _ipython_display_(self) -> None:
+        """A cell ending in the object shows it as :meth:`show` does (not a text line)."""
+        self.show()
 
     def __repr__(self) -> str:
         return f'<trajectory sliders: {self.caption()}>'

@@ -20,9 +20,10 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .data import get_data_ch11
+from .airfoil import get_data_ch11
 from .optimizers import (SGD, AdaGrad, Adadelta, Adam, Momentum, Nesterov, Optimizer, RMSprop,
                          Yogi)
+from .zoo import new_figure
 
 Params = dict[str, np.ndarray]
 
@@ -161,7 +162,6 @@ def linear_baseline(path: str | os.PathLike | None = None) -> float:
 
 def plot_curves(curves: Mapping[str, Curve], fig=None, baseline: float | None = None):
     """The loss curves of :func:`compare_optimizers` on one log-scaled axis."""
-    from .zoo import new_figure
     fig = new_figure((6.0, 4.0)) if fig is None else fig
     ax = fig.add_subplot()
     for curve in curves.values():

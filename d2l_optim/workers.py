@@ -11,6 +11,13 @@ Stopping: the parent turns Ctrl-C and SIGTERM into ``KeyboardInterrupt`` (see
 worker was writing. Workers ignore SIGINT itself: a terminal's Ctrl-C reaches the whole
 process group, and one orderly path (the parent's SIGTERM) is easier to reason about. A
 worker whose parent has died (SIGKILL) stops at its next message.
+
+Why not ``concurrent.futures.ProcessPoolExecutor``: before Python 3.14 it offers no public
+way to signal the workers that are running (``shutdown`` only cancels what has not
+started), so Ctrl-C or SIGTERM could not stop them promptly with their part files removed;
+a worker that dies breaks the whole pool, failing every other unit, where here only its
+own unit fails, named with its exit code; and a future delivers its result only when the
+unit ends, where a unit here reports rows and finished figures as it goes.
 """
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from .optimizers import SGD, AdaGrad, Adam, Momentum, Optimizer
+from .plotting import in_notebook, interactive_backend, pyplot
 
 START = (-7.0, 2.0)
 STEPS = 30
@@ -71,7 +72,6 @@ def compare(steps: int = STEPS, start: tuple[float, float] = START) -> dict[str,
 
 def new_figure(figsize: tuple[float, float]):
     """A pyplot figure in Jupyter or a desktop session; an untracked one when headless."""
-    from .plotting import in_notebook, interactive_backend, pyplot
     if in_notebook() or interactive_backend():
         return pyplot().figure(figsize=figsize)
     from matplotlib.figure import Figure

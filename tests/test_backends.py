@@ -1,7 +1,8 @@
 """Every backend runs the chapter the book's way, and one seed draws one curve on all of them.
 
-Parametrized over numpy, torch, tensorflow, mxnet and jax; a backend whose framework is
-missing (or, for MXNet, cannot run on this Python/NumPy) is skipped with the reason.
+Parametrized over numpy, torch, tensorflow, mxnet and jax (the ``d2l`` fixture and
+``load_or_skip`` of tests/conftest.py); a backend whose framework is missing (or, for MXNet,
+cannot run on this Python/NumPy) is skipped with the reason.
 """
 from __future__ import annotations
 
@@ -13,25 +14,13 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import load_or_skip
 from d2l_optim.backend import BACKENDS, BackendUnavailable, load_backend
-from d2l_optim.rules import RULES
+from d2l_optim.rules import RULES, Rule
 
-ALL = ['numpy', 'torch', 'tensorflow', 'mxnet', 'jax']
 FRAMEWORKS = ['torch', 'tensorflow', 'mxnet', 'jax']
 OPTIMUM, GOOD = 0.2417, 0.26         # least-squares optimum (0.24169) and the book's "converged"
 BOOK_LINE = re.compile(r'loss: 0\.2[4-5]\d, \d+\.\d{3} sec/epoch')
-
-
-def backend(name: str):
-    try:
-        return load_backend(name)
-    except BackendUnavailable as e:
-        pytest.skip(str(e))
-
-
-@pytest.fixture(params=ALL)
-def d2l(request):
-    return backend(request.param)
 
 
 # ------------------------------------------------------------------ the book's names
@@ -100,7 +89,7 @@ def book_rmsprop(name: str):
     if name == 'jax':       # immutable arrays: the adapter's Variable boxes, written with assign
         import jax.numpy as jnp
         import optax
-        Variable = backend('jax').Variable
+        Variable = load_or_skip('jax').Variable
 
         def init_rmsprop_states(feature_dim):
             return Variable(jnp.zeros((feature_dim, 1))), Variable(jnp.zeros(1))
@@ -145,21 +134,21 @@ def test_section_11_8_as_the_book_writes_it(d2l, capsys):
 def test_concise_sgd_has_the_scratch_gradients(name, builtin):
     """One loss, 1/2 (y_hat - y)^2, on every framework: built-in SGD draws the scratch SGD curve
     (the book's PyTorch and TensorFlow tabs use MSE, whose gradients are twice as large)."""
-    d2l = backend(name)
+    d2l = load_or_skip(name)
     key = 'lr' if name in ('torch', 'numpy') else 'learning_rate'
     data_iter, _ = d2l.get_data_ch11(10)
     concise = d2l.fit_concise_ch11(builtin(), {key: 0.05}, data_iter, seed=0).losses
-    assert np.max(np.abs(np.array(concise) - numpy_curve('sgd'))) <= 1e-6
+    assert np.max(np.abs(np.array(concise) - numpy_curve(RULES['sgd']))) <= 1e-6
 
 
 def test_book_call_signatures_of_train_concise_ch11(capsys):
     """The book's own calls: torch ``SGD, {'lr': 0.01}`` and Keras ``SGD, {'learning_rate': 0.05}``."""
     torch = pytest.importorskip('torch')
-    d2l = backend('torch')
+    d2l = load_or_skip('torch')
     data_iter, _ = d2l.get_data_ch11(10)
     d2l.train_concise_ch11(torch.optim.SGD, {'lr': 0.01}, data_iter)
     tf = pytest.importorskip('tensorflow')
-    d2l = backend('tensorflow')
+    d2l = load_or_skip('tensorflow')
     data_iter, _ = d2l.get_data_ch11(10)
     d2l.train_concise_ch11(tf.keras.optimizers.SGD, {'learning_rate': 0.05}, data_iter)
     lines = capsys.readouterr().out.splitlines()
@@ -168,7 +157,7 @@ def test_book_call_signatures_of_train_concise_ch11(capsys):
 
 def test_keras_takes_the_book_era_lr():
     tf = pytest.importorskip('tensorflow')
-    d2l = backend('tensorflow')
+    d2l = load_or_skip('tensorflow')
     data_iter, _ = d2l.get_data_ch11(10)
     runs = [d2l.fit_concise_ch11(tf.keras.optimizers.SGD, hp, data_iter, seed=3).losses
             for hp in ({'lr': 0.05}, {'learning_rate': 0.05})]
@@ -186,7 +175,7 @@ def test_keras_takes_the_book_era_lr():
 def test_load_array_returns_the_frameworks_iterator_and_trains(name, kind):
     """The harness takes the framework's own iterator (evaluation then loops over it): in the
     same order and from the same weights it draws the NumPy curve."""
-    d2l, np_d2l = backend(name), backend('numpy')
+    d2l, np_d2l = load_or_skip(name), load_or_skip('numpy')
     arrays = np_d2l.get_data_ch11(10)[0].arrays
     shuffled = d2l.load_array([d2l.tensor(a) for a in arrays], 10)
     assert type(shuffled).__name__.endswith(kind) and len(shuffled) == 150
@@ -204,7 +193,7 @@ def test_tensorflow_shuffle_buffer_holds_the_whole_data_set():
     """The book's buffer of 1000 keeps the last 500 airfoil rows out of the first draws;
     with a full buffer their mean position in an epoch is ~750."""
     pytest.importorskip('tensorflow')
-    d2l = backend('tensorflow')
+    d2l = load_or_skip('tensorflow')
     index = np.arange(1500, dtype=np.float32)
     (order, _), = list(d2l.load_array((index, index), 1500))
     positions = np.flatnonzero(order.numpy() >= 1000)
@@ -314,7 +303,7 @@ def test_cells_that_mix_floats_and_tensors_plot(d2l, capsys):
 
 @pytest.mark.parametrize('name, cls', [('torch', 'RMSprop'), ('tensorflow', 'RMSprop')])
 def test_a_builtin_optimizer_by_name(name, cls, capsys):
-    d2l = backend(name)
+    d2l = load_or_skip(name)
     data_iter, _ = d2l.get_data_ch11(10)
     hp = book_rmsprop(name)[3]
     by_name = d2l.fit_concise_ch11('rmsprop', dict(hp), data_iter, seed=1)
@@ -328,29 +317,27 @@ def test_a_builtin_optimizer_by_name(name, cls, capsys):
 # ------------------------------------------------------------------ one seed, one curve
 
 _numpy_curves: dict = {}
-BOOK_HP = {name: dict(rule.defaults) for name, rule in RULES.items()}
 
 
-def run_rule(d2l, rule: str, hyperparams: dict | None = None, **kwargs):
+def run_rule(d2l, rule: Rule, hyperparams: dict | None = None, **kwargs):
+    """The book's scratch cell for ``rule``, with the book's hyperparameters unless given."""
     data_iter, feature_dim = d2l.get_data_ch11(10)
-    fn = d2l.sgd_momentum if rule == 'momentum' else getattr(d2l, rule)
-    states = getattr(d2l, f'init_{rule}_states')(feature_dim) if RULES[rule].n_states else None
-    hp = dict(BOOK_HP[rule]) if hyperparams is None else hyperparams
-    return d2l.fit_ch11(fn, states, hp, data_iter, feature_dim, seed=0, **kwargs)
+    states = getattr(d2l, rule.init_name)(feature_dim) if rule.n_states else None
+    hp = dict(rule.defaults) if hyperparams is None else hyperparams
+    return d2l.fit_ch11(getattr(d2l, rule.book_name), states, hp, data_iter, feature_dim, seed=0, **kwargs)
 
 
-def numpy_curve(rule: str) -> np.ndarray:
-    if rule not in _numpy_curves:
-        _numpy_curves[rule] = np.array(run_rule(backend('numpy'), rule).losses)
-    return _numpy_curves[rule]
+def numpy_curve(rule: Rule) -> np.ndarray:
+    if rule.name not in _numpy_curves:
+        _numpy_curves[rule.name] = np.array(run_rule(load_or_skip('numpy'), rule).losses)
+    return _numpy_curves[rule.name]
 
 
-@pytest.mark.parametrize('rule', list(RULES))
 @pytest.mark.parametrize('name', FRAMEWORKS)
-def test_one_seed_draws_the_numpy_curve(name, rule):
-    d2l = backend(name)
-    run = run_rule(d2l, rule)
-    reference = numpy_curve(rule)
+def test_one_seed_draws_the_numpy_curve(name, book_rule):
+    d2l = load_or_skip(name)
+    run = run_rule(d2l, book_rule)
+    reference = numpy_curve(book_rule)
     assert len(run.losses) == len(reference) == 15
     assert np.max(np.abs(np.array(run.losses) - reference)) <= 1e-4
     assert OPTIMUM - 1e-4 <= run.final_loss <= GOOD
@@ -360,13 +347,13 @@ def test_one_seed_draws_the_numpy_curve(name, rule):
 def test_tensorflow_adam_and_yogi_do_not_have_the_books_bugs(rule):
     """The book's TF Adam adds eps to the parameter and never advances t; its TF Yogi uses
     eps 1e-6. Here both agree with NumPy, and t advances once per step, compiled or not."""
-    d2l = backend('tensorflow')
-    np_d2l = backend('numpy')
+    d2l = load_or_skip('tensorflow')
+    np_d2l = load_or_skip('numpy')
     for compile_ in (False, True):
         hp = {'lr': 0.01, 't': 1}
-        run = run_rule(d2l, rule, hp, compile=compile_)
+        run = run_rule(d2l, RULES[rule], hp, compile=compile_)
         assert hp['t'] == 301                                # 2 epochs of 150 minibatches
-        assert np.max(np.abs(np.array(run.losses) - numpy_curve(rule))) <= 1e-4
+        assert np.max(np.abs(np.array(run.losses) - numpy_curve(RULES[rule]))) <= 1e-4
     # One step by hand from w = b = 1 with gradient 2: lr * g / (|g| + eps), eps 1e-6 / 1e-3.
     eps = {'adam': 1e-6, 'yogi': 1e-3}[rule]
     for m in (d2l, np_d2l):

@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from d2l_optim import bench, bench_report
+from d2l_optim import bench
+from d2l_optim.bench import tables
 from d2l_optim.bench import BenchConfig, Measurement, Sample
 from d2l_optim.cli import main
 
@@ -121,24 +122,16 @@ def test_cpu_model_and_machine_info(tmp_path):
     assert info['cores'] >= 1 and info['versions']['numpy'] and info['cpu']
 
 
-def test_reproduce_is_skipped_cleanly_when_the_command_is_missing(monkeypatch):
-    import importlib.util
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, 'find_spec',
-                        lambda name, *a: None if name.endswith('.reproduce') else real(name, *a))
-    assert bench.reproduce_times(['numpy']) == []
-
-
 def test_readme_block_needs_its_markers():
     with pytest.raises(ValueError, match='no <!-- bench:begin --> ... <!-- bench:end --> markers'):
-        bench_report.replace_readme_block('# title\n', 'x')
-    text = f'a\n{bench_report.README_BEGIN}\nold\n{bench_report.README_END}\nb\n'
-    assert bench_report.replace_readme_block(text, 'NEW') == 'a\nNEW\nb\n'
+        tables.replace_readme_block('# title\n', 'x')
+    text = f'a\n{tables.README_BEGIN}\nold\n{tables.README_END}\nb\n'
+    assert tables.replace_readme_block(text, 'NEW') == 'a\nNEW\nb\n'
 
 
 def test_cli_quick_writes_json_markdown_and_readme(tmp_path, capsys):
     js, md, readme = tmp_path / 'b.json', tmp_path / 'bench.md', tmp_path / 'README.md'
-    readme.write_text(f'# x\n\n{bench_report.README_BEGIN}\n{bench_report.README_END}\n\nend\n')
+    readme.write_text(f'# x\n\n{tables.README_BEGIN}\n{tables.README_END}\n\nend\n')
     argv = ['bench', '--quick', '--backends', 'numpy', '--optimizers', 'adam', '--no-imports',
             '--json', str(js), '--markdown', str(md), '--readme', str(readme)]
     assert main(argv) == 0

@@ -10,16 +10,9 @@ to a (1500, 1500) matrix and the PyTorch cell printed ``loss: 0.682`` instead of
 import numpy as np
 import pytest
 
+from conftest import load_or_skip
+
 SEED, EPOCHS = 0, 2
-
-
-def adapter(name):
-    """``d2l_optim.backends.<name>``, or a skip that says why it cannot run here."""
-    from d2l_optim.backend import BackendUnavailable, load_backend
-    try:
-        return load_backend(name)
-    except BackendUnavailable as e:
-        pytest.skip(str(e))
 
 
 def book_start(d2l, batch_size=10):
@@ -120,7 +113,7 @@ def test_keras_mean_squared_error():
 
 
 def test_gluon_l2loss():
-    d2l = adapter('mxnet')      # before `import mxnet`: the adapter's numpy.bool shim comes first
+    d2l = load_or_skip('mxnet')      # before `import mxnet`: the adapter's numpy.bool shim comes first
     from mxnet import autograd, gluon, init, np as mnp
     data_iter, w0, b0 = book_start(d2l)
     net = gluon.nn.Sequential()
@@ -172,7 +165,7 @@ def test_train_2d_takes_the_books_trainer_with_and_without_f_grad():
 
 @pytest.mark.parametrize('name', ['numpy', 'torch', 'tensorflow', 'mxnet'])
 def test_load_array_animator_and_timer_take_what_the_books_cells_pass(name):
-    d2l = adapter(name)
+    d2l = load_or_skip(name)
     X = np.arange(60, dtype=np.float32).reshape(12, 5)
     y = np.arange(12, dtype=np.float32)
     for arrays in [(X, y), (d2l.tensor(X), d2l.tensor(y))]:         # NumPy arrays or tensors

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from conftest import load_or_skip
 from d2l_optim.backend import BackendUnavailable, load_backend
 from d2l_optim.ops import numpy_ops
 from d2l_optim.rules import RULES, apply_rule
@@ -151,21 +152,13 @@ def _ids(case: Case) -> str:
     return f'{case.rule}-{case.backend}'
 
 
-def _need(backend: str) -> None:
-    """Skip when the backend cannot run here; its adapter also applies MXNet's numpy fix."""
-    try:
-        load_backend(backend)
-    except BackendUnavailable as e:
-        pytest.skip(str(e))
-
-
 def measure_steps(case: Case) -> float:
     return float(np.max(np.abs(RUNNERS[case.backend](case.builtin, case.kwargs) - scratch(case.rule))))
 
 
 @pytest.mark.parametrize('case', CASES, ids=_ids)
 def test_builtin_matches_core_rule_step_by_step(case):
-    _need(case.backend)
+    load_or_skip(case.backend)      # also applies MXNet's numpy fix first
     diff = measure_steps(case)
     assert diff <= case.steps_bound, f'{case.reason}: max |delta| {diff:.3g} > {case.steps_bound}'
 
@@ -177,14 +170,11 @@ def _numpy_curve(rule: str) -> np.ndarray:
     if rule not in _numpy_curves:
         from d2l_optim.backends import numpy as d2l
         data_iter, fd = d2l.get_data_ch11(10)
-        fn = d2l.sgd_momentum if rule == 'momentum' else getattr(d2l, rule)
-        run = d2l.fit_ch11(fn, _init(d2l, rule, fd), dict(RULES[rule].defaults), data_iter, fd, seed=0)
+        r = RULES[rule]
+        states = getattr(d2l, r.init_name)(fd) if r.n_states else None
+        run = d2l.fit_ch11(getattr(d2l, r.book_name), states, dict(r.defaults), data_iter, fd, seed=0)
         _numpy_curves[rule] = np.array(run.losses)
     return _numpy_curves[rule]
-
-
-def _init(d2l, rule: str, feature_dim: int):
-    return getattr(d2l, f'init_{rule}_states')(feature_dim) if RULES[rule].n_states else None
 
 
 def _builtin(backend: str, name: str):
@@ -206,7 +196,7 @@ def measure_airfoil(case: Case) -> float:
 
 @pytest.mark.parametrize('case', CASES, ids=_ids)
 def test_builtin_draws_the_scratch_curve_on_airfoil(case):
-    _need(case.backend)
+    load_or_skip(case.backend)      # also applies MXNet's numpy fix first
     diff = measure_airfoil(case)
     assert diff <= case.airfoil_bound, f'{case.reason}: max |delta loss| {diff:.3g} > {case.airfoil_bound}'
 
@@ -222,7 +212,7 @@ def test_builtin_draws_the_scratch_curve_on_airfoil(case):
      "PyTorch's alpha defaults to 0.99, the book's gamma is 0.9"),
 ])
 def test_framework_defaults_that_do_not_match(backend, builtin, kwargs, rule, at_least, why):
-    _need(backend)
+    load_or_skip(backend)
     diff = float(np.max(np.abs(RUNNERS[backend](builtin, kwargs) - scratch(rule))))
     assert diff >= at_least, why
 
@@ -241,7 +231,7 @@ if __name__ == '__main__':      # the measured table for docs/scratch-vs-builtin
 def test_add_builtin_runs_prints_each_frameworks_gap_to_ours(capsys):
     """The notebooks' comparison (sections/cross_backend.add_builtin_runs): only frameworks
     already in ``runs``, seed 0, and the gap printed is the curves' real max difference."""
-    pytest.importorskip('torch', reason='the comparison needs a framework; torch is not installed')
+    load_or_skip('torch')           # the comparison needs a framework
     from d2l_optim.sections.airfoil_runs import train_scratch
     from d2l_optim.sections.cross_backend import add_builtin_runs
     runs = {b: train_scratch(load_backend(b), 'momentum', {'lr': 0.005, 'momentum': 0.9}, seed=0,

@@ -4,21 +4,12 @@ import json
 import numpy as np
 import pytest
 
-from d2l_optim.backend import BackendUnavailable, installed_backends, load_backend
+from conftest import load_or_skip
 from d2l_optim.cli import main
 
 # 300 rows in batches of 8: a last batch of 4 every epoch; 3 epochs evaluate at 200, 600, 800 examples
 N, BATCH, EPOCHS = 300, 8, 3
 STEPS = EPOCHS * -(-N // BATCH)
-
-
-def _backend(name):
-    if name not in installed_backends():
-        pytest.skip(f'{name} is not installed')
-    try:
-        return load_backend(name)
-    except BackendUnavailable as e:     # e.g. MXNet on Python 3.13 or NumPy 2
-        pytest.skip(str(e))
 
 
 def _count_traces(monkeypatch, backend):
@@ -44,7 +35,7 @@ def _assert_same_curve(a, b, tol=1e-5):
 
 @pytest.mark.parametrize('opt', ['adam', 'rmsprop'])
 def test_tensorflow_scratch_compiled_matches_eager_and_traces_once(opt, monkeypatch):
-    d2l = _backend('tensorflow')
+    d2l = load_or_skip('tensorflow')
     traces = _count_traces(monkeypatch, d2l.BACKEND)
     data_iter, fd = d2l.get_data_ch11(BATCH, n=N)
     runs, hps = [], []
@@ -63,7 +54,7 @@ def test_tensorflow_scratch_compiled_matches_eager_and_traces_once(opt, monkeypa
 
 def test_a_learners_own_adam_keeps_counting_when_compiled(monkeypatch):
     """The book's cells write their own optimizer and advance hyperparams['t'] themselves."""
-    d2l = _backend('tensorflow')
+    d2l = load_or_skip('tensorflow')
     import tensorflow as tf
     traces = _count_traces(monkeypatch, d2l.BACKEND)
 
@@ -90,7 +81,7 @@ def test_a_learners_own_adam_keeps_counting_when_compiled(monkeypatch):
 
 
 def test_tensorflow_concise_compiled_matches_eager(monkeypatch):
-    d2l = _backend('tensorflow')
+    d2l = load_or_skip('tensorflow')
     traces = _count_traces(monkeypatch, d2l.BACKEND)
     data_iter, _ = d2l.get_data_ch11(BATCH, n=N)
     runs = [d2l.fit_concise_ch11('Adam', {'lr': 0.01}, data_iter, EPOCHS, seed=1, compile=c)
@@ -100,7 +91,7 @@ def test_tensorflow_concise_compiled_matches_eager(monkeypatch):
 
 
 def test_mxnet_concise_hybridizes_and_scratch_says_where_compile_works(monkeypatch):
-    d2l = _backend('mxnet')
+    d2l = load_or_skip('mxnet')
     data_iter, fd = d2l.get_data_ch11(BATCH, n=N)
     runs = [d2l.fit_concise_ch11('rmsprop', {'learning_rate': 0.01, 'gamma1': 0.9}, data_iter,
                                  EPOCHS, seed=2, compile=c) for c in (False, True)]
@@ -111,7 +102,7 @@ def test_mxnet_concise_hybridizes_and_scratch_says_where_compile_works(monkeypat
 
 @pytest.mark.parametrize('name', ['numpy', 'torch'])
 def test_backends_without_compile_name_the_ones_with_it(name):
-    d2l = _backend(name)
+    d2l = load_or_skip(name)
     data_iter, fd = d2l.get_data_ch11(BATCH, n=N)
     msg = (f'compile=True is not available on the {name} backend; it is on: tensorflow '
            r'\(tf.function.*\); mxnet \(Gluon hybridize, train_concise_ch11 only\)')
@@ -123,7 +114,7 @@ def test_backends_without_compile_name_the_ones_with_it(name):
 
 
 def test_cli_run_compile_flag(tmp_path, capsys):
-    _backend('tensorflow')
+    load_or_skip('tensorflow')
     paths = [tmp_path / 'eager.json', tmp_path / 'compiled.json']
     for path, extra in zip(paths, ([], ['--compile'])):
         assert main(['run', 'adam', '--backend', 'tensorflow', '--seed', '0', '--epochs', '1',

@@ -1,28 +1,62 @@
-"""Finding, checking and loading the airfoil data; every failure names the file and the fix."""
+"""Finding, checking and loading the airfoil data; every failure names the file and the fix.
+
+Downloads are real HTTP requests (pooch, requests) to a small server on 127.0.0.1."""
+import http.server
+import io
 import os
 import shutil
-import urllib.error
+import socket
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from d2l_optim import data
-from d2l_optim.data import DATA_HUB, DataError, download, get_data_ch11, read_airfoil
+from d2l_optim.airfoil import get_data_ch11
+from d2l_optim.data import DATA_HUB, DataError, download, read_airfoil
 
 SHA1 = '76e5be1548fd8222e5074cf0faae75edff8cf93f'
 SHARED = Path(os.environ['D2L_OPTIM_DATA_DIR'])
 
 
 @pytest.fixture
+def server(monkeypatch):
+    """An HTTP server on 127.0.0.1 that DATA_HUB's airfoil entry points at: ``files``
+    (name -> bytes) is what it serves, ``requests`` the paths asked for."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            state.requests.append(self.path)
+            body = state.files.get(self.path.lstrip('/'))
+            self.send_response(200 if body is not None else 404)
+            self.send_header('Content-Length', str(len(body or b'')))
+            self.end_headers()
+            self.wfile.write(body or b'')
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    state = type('Server', (), {'files': {}, 'requests': [],
+                                'url': f'http://127.0.0.1:{httpd.server_address[1]}/'})
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setitem(DATA_HUB, 'airfoil', (state.url + 'airfoil_self_noise.dat', SHA1))
+    monkeypatch.setenv('NO_PROXY', '127.0.0.1')
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
 def offline(monkeypatch, tmp_path):
-    """No data directory, an empty cache, and no network."""
+    """No data directory, an empty cache, and a data URL where nothing answers."""
     monkeypatch.delenv('D2L_OPTIM_DATA_DIR')
     monkeypatch.setattr(data, 'default_cache_dir', lambda: tmp_path / 'cache')
-
-    def no_network(*a, **k):
-        raise urllib.error.URLError('network is unreachable')
-    monkeypatch.setattr(data.urllib.request, 'urlopen', no_network)
+    with socket.socket() as s:              # a port that was free a moment ago: refused
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    monkeypatch.setitem(DATA_HUB, 'airfoil', (f'http://127.0.0.1:{port}/airfoil_self_noise.dat', SHA1))
+    monkeypatch.setenv('NO_PROXY', '127.0.0.1')
     return tmp_path
 
 
@@ -62,7 +96,7 @@ def test_bad_batch_size(batch_size):
         get_data_ch11(batch_size)
 
 
-def test_explicit_path_then_env_then_cache(offline, monkeypatch):
+def test_explicit_path_then_env_then_cache(offline, server, monkeypatch):
     src = SHARED / 'airfoil_self_noise.dat'
     assert download('airfoil', path=src) == str(src)
     monkeypatch.setenv('D2L_OPTIM_DATA_DIR', str(SHARED))
@@ -72,38 +106,57 @@ def test_explicit_path_then_env_then_cache(offline, monkeypatch):
     cache.mkdir()
     shutil.copy(src, cache)
     assert download('airfoil') == str(cache / 'airfoil_self_noise.dat')
+    assert server.requests == []                       # a file found is never downloaded
+
+
+def test_a_file_found_is_checked_never_replaced(server, tmp_path, monkeypatch):
+    (tmp_path / 'airfoil_self_noise.dat').write_bytes(b'not the table')
+    monkeypatch.setenv('D2L_OPTIM_DATA_DIR', str(tmp_path))
+    server.files['airfoil_self_noise.dat'] = (SHARED / 'airfoil_self_noise.dat').read_bytes()
+    with pytest.raises(DataError, match='is corrupt'):
+        download('airfoil')
+    assert server.requests == [] and (tmp_path / 'airfoil_self_noise.dat').read_bytes() == b'not the table'
 
 
 def test_missing_offline_says_what_which_and_where(offline):
     with pytest.raises(DataError) as e:
         download('airfoil')
     msg = str(e.value)
-    assert 'airfoil_self_noise.dat' in msg and SHA1 in msg
+    assert 'airfoil_self_noise.dat' in msg and SHA1 in msg and '\n' not in msg
     assert '$D2L_OPTIM_DATA_DIR' in msg and str(offline / 'cache') in msg
+    assert 'Connection refused' in msg and 'HTTPConnectionPool' not in msg    # the cause, briefly
     assert not list((offline / 'cache').glob('*'))       # nothing half-written left behind
 
 
-def test_download_is_checked_and_atomic(offline, monkeypatch):
+def test_download_is_checked_and_atomic(offline, server):
     payload = (SHARED / 'airfoil_self_noise.dat').read_bytes()
-
-    class Response:
-        def __init__(self, body):
-            self.body = [body, b'']
-        def read(self, n):
-            return self.body.pop(0)
-        def __enter__(self):
-            return self
-        def __exit__(self, *a):
-            return False
-
-    monkeypatch.setattr(data.urllib.request, 'urlopen', lambda url, timeout: Response(payload[:1000]))
-    with pytest.raises(DataError, match=f'has SHA-1 .* expected {SHA1}'):
+    server.files['airfoil_self_noise.dat'] = payload[:1000]
+    with pytest.raises(DataError, match=f'downloaded airfoil_self_noise.dat has SHA-1 [0-9a-f]{{40}}, '
+                                        f'expected {SHA1}, and was not kept'):
         download('airfoil')
     assert not list((offline / 'cache').glob('*'))
-    monkeypatch.setattr(data.urllib.request, 'urlopen', lambda url, timeout: Response(payload))
+    server.files['airfoil_self_noise.dat'] = payload
     path = download('airfoil')
-    assert Path(path).read_bytes() == payload
+    assert Path(path).read_bytes() == payload and Path(path).parent == offline / 'cache'
     assert sorted(p.name for p in (offline / 'cache').iterdir()) == ['airfoil_self_noise.dat']
+    assert server.requests == ['/airfoil_self_noise.dat'] * 2
+    assert download('airfoil') == path and len(server.requests) == 2       # cached: no third request
+
+
+def test_a_missing_file_on_the_server_is_one_line(offline, server):
+    with pytest.raises(DataError) as e:
+        download('airfoil')
+    msg = str(e.value)
+    assert '404' in msg and server.url in msg and '\n' not in msg and '$D2L_OPTIM_DATA_DIR' in msg
+
+
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_only_on_a_terminal():
+    assert data.show_progress(_Tty()) and not data.show_progress(io.StringIO())
 
 
 def test_corrupt_file(tmp_path, monkeypatch):

@@ -5,10 +5,9 @@ One parametrized test per class: CLI mistakes, Python API mistakes, divergence, 
 optimizer classes, data that is missing offline, stale part files. The book-style losses are
 in test_book_losses.py and the signals end to end in test_interrupts.py.
 """
-import io
 import math
 import os
-import urllib.error
+import requests
 import warnings
 from pathlib import Path
 
@@ -221,7 +220,8 @@ UNKNOWN_KEYS = {
 
 @pytest.mark.parametrize('case', UNKNOWN_KEYS)
 def test_unknown_hyperparameter_key_warns_with_the_nearest(case):
-    from d2l_optim.rules import get_rule, validate_hyperparams
+    from d2l_optim.hyperparams import validate_hyperparams
+    from d2l_optim.rules import get_rule
     rule, hp, needles = UNKNOWN_KEYS[case]
     with pytest.warns(UserWarning) as record:
         validate_hyperparams(hp, get_rule(rule))
@@ -330,10 +330,10 @@ def offline(tmp_path, monkeypatch):
     monkeypatch.setattr(data, 'default_cache_dir', lambda: tmp_path / 'cache')
     tries = []
 
-    def refuse(url, timeout):
+    def refuse(url, timeout, **kwargs):
         tries.append(timeout)
-        raise urllib.error.URLError('network is unreachable')
-    monkeypatch.setattr(data.urllib.request, 'urlopen', refuse)
+        raise requests.ConnectionError('network is unreachable')
+    monkeypatch.setattr(requests, 'get', refuse)        # pooch downloads with requests.get
     monkeypatch.chdir(tmp_path)
     return tries
 
@@ -371,42 +371,21 @@ def test_one_try_per_file_within_a_command(offline):
     assert len(offline) == 2
 
 
-class _Tty(io.StringIO):
-    def __init__(self, tty):
-        super().__init__()
-        self.tty = tty
-
-    def isatty(self):
-        return self.tty
-
-
-@pytest.mark.parametrize('tty, size, shown', [(True, 3 << 20, True), (False, 3 << 20, False),
-                                              (True, 100_000, False)])
-def test_download_progress_bar_only_on_a_terminal_and_over_1_mb(tty, size, shown):
-    stream = _Tty(tty)
-    bar = data._DownloadBar('big.gz', size, stream)
-    for _ in range(3):
-        bar.update(size // 3)
-    bar.close()
-    text = stream.getvalue()
-    assert bool(text) is shown
-    if shown:
-        assert 'big.gz [' in text and f'{size / 1e6:.1f}/{size / 1e6:.1f} MB' in text
-
-
 # ------------------------------------------------------------------ part files
 
 def test_stale_part_files_are_removed_by_the_next_write(tmp_path):
     dead = 2 ** 22 + 12345          # above the default pid_max: no such process
-    stale = tmp_path / f'11.5-gd-numpy.png.{dead}.k3j2h1.part'
-    users = tmp_path / 'notes.txt.part'                                 # not ours: kept
-    live = tmp_path / f'report.html.{os.getppid()}.abc123.part'      # a writer still running
-    for p in (stale, users, live):
+    stale = tmp_path / f'.11.5-gd-numpy.png.d2l-optim-{dead}-k3j2h1ab.part'    # ours, writer gone
+    users = [tmp_path / 'notes.txt.part', tmp_path / f'lecture.{dead}.mp4.part',  # not ours: kept,
+             tmp_path / f'11.5-gd-numpy.png.{dead}.k3j2h1ab.part']   # an old layout for no file of ours
+    live = tmp_path / f'.report.html.d2l-optim-{os.getppid()}-abc123de.part'   # a writer still running
+    for p in (stale, live, *users):
         p.write_bytes(b'')
-    files._swept.discard(tmp_path.resolve())
+    assert files.remove_stale_parts(tmp_path) == [stale]
     with files.atomic_write(tmp_path / 'fresh.txt') as f:
         f.write('ok')
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(['fresh.txt', live.name, users.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(['fresh.txt', live.name,
+                                                                 *(p.name for p in users)])
 
 
 def test_failed_write_leaves_no_part(tmp_path):

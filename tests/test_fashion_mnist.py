@@ -1,18 +1,23 @@
 """Fashion-MNIST from IDX gzip files the tests write themselves: lookup, checksums, errors,
-batches, resizing, and the synthetic stand-in."""
+batches, resizing, the synthetic stand-in, and the notebooks' loader downloading the files from
+a local HTTP server (or falling back to the stand-in, saying why)."""
+import functools
 import gzip
 import hashlib
+import http.server
 import importlib.util
+import socket
 import struct
-import urllib.error
+import threading
 
 import numpy as np
 import pytest
 
 from d2l_optim import data, fashion_mnist
 from d2l_optim.data import DataError
-from d2l_optim.fashion_mnist import (FILES, get_fashion_mnist_labels, load_data_fashion_mnist, read_fashion_mnist,
-                                     read_idx, resize_images, synthetic_fashion_mnist)
+from d2l_optim.fashion_mnist import (FILES, fashion_mnist_or_stand_in, get_fashion_mnist_labels,
+                                     load_data_fashion_mnist, read_fashion_mnist, read_idx, resize_images,
+                                     synthetic_fashion_mnist)
 
 NAMES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz',
          't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']
@@ -30,15 +35,22 @@ def sha1(path):
     return hashlib.sha1(path.read_bytes()).hexdigest()
 
 
+def refused_url() -> str:
+    """A URL on 127.0.0.1 where nothing answers (a port that was free a moment ago)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return f'http://127.0.0.1:{s.getsockname()[1]}/'
+
+
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
-    """No data directory, an empty cache, no network."""
+    """No data directory, an empty cache, and DATA_HUB's Fashion-MNIST URLs where nothing answers."""
     monkeypatch.delenv('D2L_OPTIM_DATA_DIR', raising=False)
     monkeypatch.setattr(data, 'default_cache_dir', lambda: tmp_path / 'cache')
-
-    def no_network(*a, **k):
-        raise urllib.error.URLError('network is unreachable')
-    monkeypatch.setattr(data.urllib.request, 'urlopen', no_network)
+    base = refused_url()
+    for name, fname in zip(FILES, NAMES):
+        monkeypatch.setitem(data.DATA_HUB, name, (base + fname, data.DATA_HUB[name][1]))
+    monkeypatch.setenv('NO_PROXY', '127.0.0.1')
     return tmp_path
 
 
@@ -58,6 +70,7 @@ def idx_dir(offline, monkeypatch):
 
 def test_hub_names_the_standard_files():
     assert [data.DATA_HUB[n][0].rsplit('/', 1)[-1] for n in FILES] == NAMES
+    assert all(data.DATA_HUB[n][0].startswith(data.FASHION_MNIST_URL) for n in FILES)
     assert all(len(data.DATA_HUB[n][1]) == 40 for n in FILES)
 
 
@@ -93,7 +106,7 @@ def test_missing_offline_is_a_clear_error(offline):
     msg = str(e.value)
     assert 'Fashion-MNIST is not available' in msg and 'train-images-idx3-ubyte.gz' in msg
     assert 't10k-labels-idx1-ubyte.gz' in msg and 'D2L_OPTIM_DATA_DIR' in msg
-    assert data.DATA_HUB[FILES[0]][1] in msg and 'network is unreachable' in msg
+    assert data.DATA_HUB[FILES[0]][1] in msg and 'Connection refused' in msg
     assert 'synthetic_fashion_mnist' in msg
     cache = offline / 'cache'
     assert not cache.exists() or not any(cache.iterdir())          # no partial download left behind
@@ -192,3 +205,78 @@ def test_synthetic_stand_in():
 
 def test_text_labels():
     assert get_fashion_mnist_labels([0, 9, 3]) == ['t-shirt', 'ankle boot', 'dress']
+
+
+# ---------------------------------------------------------------- the notebooks' loader, downloading
+
+@pytest.fixture
+def server(offline, monkeypatch):
+    """A local HTTP server on 127.0.0.1 serving four small IDX files (30 train, 12 test), with
+    DATA_HUB pointing at it and at their SHA-1s; the cache empty. ``requests``: the files asked for."""
+    rng = np.random.default_rng(5)
+    folder = offline / 'served'
+    folder.mkdir()
+    arrays = [rng.integers(0, 256, (30, 28, 28)), rng.integers(0, 10, 30),
+              rng.integers(0, 256, (12, 28, 28)), rng.integers(0, 10, 12)]
+    requests = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path.rsplit('/', 1)[-1])
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(Handler, directory=str(folder)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f'http://127.0.0.1:{httpd.server_address[1]}/'
+    for name, fname, a in zip(FILES, NAMES, arrays):
+        monkeypatch.setitem(data.DATA_HUB, name, (base + fname, sha1(write_idx(folder / fname, a))))
+    yield folder, arrays, requests
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_the_notebooks_loader_downloads_checks_and_uses_the_files(server, offline):
+    folder, arrays, requests = server
+    lines = []
+    got, real = fashion_mnist_or_stand_in(log=lines.append)
+    assert real and lines == ['Fashion-MNIST: 30 training and 12 test images']
+    assert requests == NAMES                                       # each file fetched once
+    for a, b in zip(got, arrays):
+        np.testing.assert_array_equal(a, b)
+    cache = offline / 'cache'
+    assert sorted(p.name for p in cache.iterdir()) == sorted(NAMES)   # no part file left
+    assert all(sha1(cache / n) == sha1(folder / n) for n in NAMES)
+    got, real = fashion_mnist_or_stand_in(20, 5, log=lines.append)     # now from the cache
+    assert real and requests == NAMES and lines[-1] == 'Fashion-MNIST: the first 20 training and 5 test images'
+    assert got[0].shape == (20, 28, 28) and got[3].shape == (5,)
+    np.testing.assert_array_equal(got[2], arrays[2][:5])
+
+
+def test_a_download_with_the_wrong_checksum_falls_back_to_the_stand_in(server, offline, monkeypatch):
+    _, _, requests = server
+    url, _ = data.DATA_HUB[FILES[0]]
+    monkeypatch.setitem(data.DATA_HUB, FILES[0], (url, 'f' * 40))
+    lines = []
+    got, real = fashion_mnist_or_stand_in(stand_in=(40, 20), log=lines.append)
+    assert not real and requests == NAMES[:1]
+    (line,) = lines
+    assert line.startswith('Fashion-MNIST is not available (downloaded train-images-idx3-ubyte.gz has SHA-1 ')
+    assert line.endswith(f'expected {"f" * 40}, and was not kept): the synthetic stand-in, 40 training and '
+                         f'20 test images, whose numbers say nothing about Fashion-MNIST')
+    for a, b in zip(got, synthetic_fashion_mnist(40, 20, seed=0)):
+        np.testing.assert_array_equal(a, b)
+    cache = offline / 'cache'
+    assert not cache.exists() or not any(cache.iterdir())         # the bad download was not kept
+
+
+def test_unreachable_or_not_asked_to_download_gives_the_stand_in_and_says_so(offline):
+    lines = []
+    got, real = fashion_mnist_or_stand_in(log=lines.append)
+    assert not real and len(got[0]) == 512 and len(got[2]) == 256
+    assert lines == ['Fashion-MNIST is not available ([Errno 111] Connection refused): the synthetic '
+                     'stand-in, 512 training and 256 test images, whose numbers say nothing about Fashion-MNIST']
+    got, real = fashion_mnist_or_stand_in(download=False, log=lines.append)
+    assert not real and lines[-1].startswith('Fashion-MNIST is not available (its four files are not in '
+                                             '$D2L_OPTIM_DATA_DIR or the cache): ')

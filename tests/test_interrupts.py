@@ -89,7 +89,7 @@ def test_rerun_over_a_report_never_mixes_two_runs(tmp_path):
     wait_for_figures(proc, out, 1, time.time())
     proc.kill()
     proc.communicate(timeout=60)
-    stale = out / f'11.5-gd-numpy.png.{2 ** 22 + 7}.abcd1234.part'
+    stale = out / f'.11.5-gd-numpy.png.d2l-optim-{2 ** 22 + 7}-abcd1234.part'      # files.py's layout
     stale.write_bytes(b'')
     for sig in (signal.SIGTERM, signal.SIGINT):
         since = time.time() - 0.01

@@ -10,22 +10,16 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import load_or_skip
+
 OPTIMUM, CEILING = 0.2417, 0.26    # least-squares optimum (rounded down) and the book's bound
-BOOK_HP = {'sgd': {'lr': 0.05}, 'sgd_momentum': {'lr': 0.005, 'momentum': 0.9},
-           'adagrad': {'lr': 0.1}, 'rmsprop': {'lr': 0.01, 'gamma': 0.9}, 'adadelta': {'rho': 0.9},
-           'adam': {'lr': 0.01}, 'yogi': {'lr': 0.01}}
 
 
 @pytest.fixture(scope='module')
 def d2l():
     # The adapter, not bare mxnet: importing mxnet 1.9.1 directly raises AttributeError
     # (np.bool) on numpy >= 1.24; the adapter applies the fix or says why it cannot run.
-    from d2l_optim.backend import BackendUnavailable
-    try:
-        from d2l_optim.backends import mxnet
-    except BackendUnavailable as e:
-        pytest.skip(str(e))
-    return mxnet
+    return load_or_skip('mxnet')
 
 
 @pytest.fixture(scope='module')
@@ -104,15 +98,14 @@ def test_book_section_11_8_rmsprop(d2l, mnp, capsys):
     np.testing.assert_allclose(runs[0], runs[1], atol=1e-5)
 
 
-@pytest.mark.parametrize('name', list(BOOK_HP))
-def test_seeded_parity_with_numpy(d2l, name):
+def test_seeded_parity_with_numpy(d2l, book_rule):
     from d2l_optim.backends import numpy as ref
     losses = []
     for backend in (d2l, ref):
         data_iter, fd = backend.get_data_ch11(10)
-        fn = getattr(backend, name)
-        states = getattr(backend, f"init_{name.replace('sgd_', '')}_states")(fd) if fn.rule.n_states else None
-        losses.append(backend.fit_ch11(fn, states, dict(BOOK_HP[name]), data_iter, fd, seed=0).losses)
+        states = getattr(backend, book_rule.init_name)(fd) if book_rule.n_states else None
+        losses.append(backend.fit_ch11(getattr(backend, book_rule.book_name), states, dict(book_rule.defaults),
+                                       data_iter, fd, seed=0).losses)
     assert len(losses[0]) == 15
     assert np.max(np.abs(np.array(losses[0]) - losses[1])) <= 1e-4
     assert OPTIMUM <= losses[0][-1] <= CEILING
@@ -133,7 +126,7 @@ def test_generated_optimizer_takes_params_states_hyperparams_and_writes_in_place
 
 
 def test_gradients_are_written_not_accumulated(d2l):
-    from d2l_optim.harness import linreg_gradients
+    from d2l_optim.airfoil import linreg_gradients
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(10, 5)).astype(np.float32), rng.normal(size=10).astype(np.float32)
     w0, b0 = rng.normal(size=(5, 1)).astype(np.float32), np.array([0.5], np.float32)

@@ -8,7 +8,7 @@ import pytest
 from d2l_optim import DivergenceError
 from d2l_optim.backends import numpy as d2l
 from d2l_optim.data import read_airfoil
-from d2l_optim.harness import linreg_gradients
+from d2l_optim.airfoil import linreg_gradients
 
 OPTIMUM = 0.24169    # least-squares optimum of 1/2 (Xw + b - y)^2 on the first 1500 rows
 
@@ -20,26 +20,14 @@ def test_least_squares_optimum():
     assert np.mean((A @ coef - data[:, 5]) ** 2) / 2 == pytest.approx(OPTIMUM, abs=5e-6)
 
 
-BOOK = {  # the book's scratch calls: (optimizer, states init, hyperparams)
-    'sgd': (None, {'lr': 0.05}),
-    'sgd_momentum': ('init_momentum_states', {'lr': 0.005, 'momentum': 0.9}),
-    'adagrad': ('init_adagrad_states', {'lr': 0.1}),
-    'rmsprop': ('init_rmsprop_states', {'lr': 0.01, 'gamma': 0.9}),
-    'adadelta': ('init_adadelta_states', {'rho': 0.9}),
-    'adam': ('init_adam_states', {'lr': 0.01, 't': 1}),
-    'yogi': ('init_yogi_states', {'lr': 0.01, 't': 1}),
-}
-
-
-@pytest.mark.parametrize('name', list(BOOK))
-def test_every_rule_lands_near_the_optimum_for_5_seeds(name, capsys):
-    init, hp = BOOK[name]
+def test_every_rule_lands_near_the_optimum_for_5_seeds(book_rule, capsys):
+    """The book's scratch call of each rule, with the book's hyperparameters."""
     finals = []
     for seed in range(5):
         data_iter, feature_dim = d2l.get_data_ch11(10)
-        states = getattr(d2l, init)(feature_dim) if init else None
-        _, losses = d2l.train_ch11(getattr(d2l, name), states, dict(hp), data_iter, feature_dim,
-                                   seed=seed)
+        states = getattr(d2l, book_rule.init_name)(feature_dim) if book_rule.n_states else None
+        _, losses = d2l.train_ch11(getattr(d2l, book_rule.book_name), states, dict(book_rule.defaults),
+                                   data_iter, feature_dim, seed=seed)
         assert len(losses) == 15                        # every 200 examples over 2 epochs
         finals.append(losses[-1])
     assert all(OPTIMUM - 1e-4 <= f <= 0.26 for f in finals), finals

@@ -274,8 +274,8 @@ def test_cli_compare_2d_writes_pngs_and_prints_final_points(tmp_path, capsys):
     for fname in ('compare-2d.png', 'surface-3d.png', 'gradient-field.png'):
         data = (tmp_path / fname).read_bytes()
         assert data[:8] == b'\x89PNG\r\n\x1a\n' and len(data) > 10_000
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['compare-2d.png', 'gradient-field.png',
-                                                          'surface-3d.png']   # no temporary files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['.d2l-optim-manifest.json', 'compare-2d.png',
+                                                          'gradient-field.png', 'surface-3d.png']  # no part left
 
 
 def test_cli_compare_2d_rejects_bad_steps(capsys):

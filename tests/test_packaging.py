@@ -24,6 +24,13 @@ def test_wheel_layout(wheel):
     assert {'d2l_optim/backends/numpy.py', 'd2l_optim/rules.py', 'd2l_optim/commands/run.py'} <= set(names)
     assert not any(n.startswith('backends/') for n in names)     # no generic top-level package
     assert not any(n.endswith('.dat') for n in names)
+    # every package of the source tree ships, and the templates with it (a package missing from
+    # pyproject's list installs fine and fails only when a learner first reaches it)
+    src = ROOT / 'd2l_optim'
+    for init in src.rglob('__init__.py'):
+        assert f'd2l_optim/{init.relative_to(src).as_posix()}' in names, init
+    for template in (src / 'templates').glob('*.j2'):
+        assert f'd2l_optim/templates/{template.name}' in names, template
 
 
 def test_wheel_imports_in_a_fresh_venv(wheel, tmp_path):

@@ -1,12 +1,12 @@
 """``reproduce`` compiles TensorFlow's and MXNet's training steps only where that gives the
 eager losses to 1e-5, and says per row which mode ran; ``--eager`` turns it off."""
-import importlib.util
 import os
 
 import pytest
 
+from conftest import load_or_skip
 from d2l_optim.backend import load_backend
-from d2l_optim.commands.reproduce import AIRFOIL_SECTIONS, COMPILED, MXNET_HYBRID, CompiledHarnesses
+from d2l_optim.reproduce import AIRFOIL_SECTIONS, COMPILED, MXNET_HYBRID, CompiledHarnesses
 
 TOL = 1e-5
 
@@ -18,14 +18,12 @@ def _airfoil_experiments():
 
 @pytest.mark.parametrize('backend', sorted({*COMPILED, MXNET_HYBRID[0]}))
 def test_compiled_rows_give_the_eager_losses(backend, monkeypatch):
-    if importlib.util.find_spec(backend) is None:
-        pytest.skip(f'{backend} is not installed')
     if os.environ.get('D2L_OPTIM_TEST_ENV') == 'numpy2' and backend != 'jax':
         pytest.skip(f'{backend} is compared in the first test environment (minutes of training)')
+    d2l = load_or_skip(backend)         # the adapter, which restores numpy.bool for MXNet first
     from d2l_optim import sections as ex
     if backend == MXNET_HYBRID[0]:      # equal but slower, so off by default: check it anyway
         monkeypatch.setitem(COMPILED, *MXNET_HYBRID)
-    d2l = load_backend(backend)         # the adapter, which restores numpy.bool for MXNet first
     compiled, eager = CompiledHarnesses(d2l), CompiledHarnesses(d2l, eager=True)
     ctx_c, ctx_e = ex.Context(0), ex.Context(0)
     checked, worst = 0, 0.0
@@ -70,7 +68,7 @@ def test_modes_are_recorded_and_eager_is_eager():
 
 def test_reproduce_report_says_the_mode_of_each_row(tmp_path):
     pytest.importorskip('tensorflow')
-    from d2l_optim.commands.reproduce import reproduce
+    from d2l_optim.reproduce import reproduce
     for eager in (False, True):
         out = tmp_path / ('eager' if eager else 'compiled')
         result = reproduce(['tensorflow'], ['11.8'], out, eager=eager)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import d2l_optim
-from d2l_optim import data, harness
+from conftest import load_or_skip
+from d2l_optim import airfoil, data, harness
 from d2l_optim.backend import load_backend
 from d2l_optim.book import book_optimizer, init_states
 from d2l_optim.cli import main
@@ -17,7 +18,7 @@ from d2l_optim.rules import RULES, Rule
 from d2l_optim.sweeps import (LEAST_SQUARES_LOSS, evaluation_points, hyperparams_taken,
                              robustness_width, summarize, sweep)
 
-sweep_module = sys.modules['d2l_optim.sweeps']
+sweep_module = sys.modules['d2l_optim.sweeps.batched']     # where the batched loop lives
 KEYS = {'backend', 'optimizer', 'hyperparams', 'seed', 'losses', 'final_loss', 'diverged',
         'diverged_epoch'}
 #: two values of each rule's knob (adadelta has no learning rate: rho)
@@ -44,7 +45,7 @@ def single_run(backend_name, rule, hp, seed, dtype='float32', batch_size=10, epo
     backend = load_backend(backend_name).BACKEND
     if dtype == 'float64':
         backend = _backend64(backend)
-    data_iter, d = data.get_data_ch11(batch_size, convert=backend.tensor)
+    data_iter, d = airfoil.get_data_ch11(batch_size, convert=backend.tensor)
     states = init_states(rule, backend)(d) if rule.n_states else None
     return harness.fit_ch11(book_optimizer(rule, backend), states, dict(hp), data_iter, d, epochs,
                             backend=backend, seed=seed)
@@ -54,8 +55,7 @@ def single_run(backend_name, rule, hp, seed, dtype='float32', batch_size=10, epo
     ('numpy', 'float32', 1e-5), ('numpy', 'float64', 1e-6),
     ('torch', 'float32', 1e-5), ('torch', 'float64', 1e-6)])
 def test_every_batched_run_equals_its_single_run(backend, dtype, tol):
-    if backend == 'torch':
-        pytest.importorskip('torch')
+    load_or_skip(backend)
     worst = {}
     for name, rule in RULES.items():
         result = sweep(name, GRIDS[name], seeds=(0, 7), backend=backend, dtype=dtype)
@@ -189,7 +189,7 @@ def test_a_sweep_too_large_for_memory_is_refused_before_allocating(monkeypatch):
 
 
 def test_the_least_squares_optimum_is_the_dashed_line():
-    loader, _ = data.get_data_ch11(10)
+    loader, _ = airfoil.get_data_ch11(10)
     X, y = loader.arrays
     X1 = np.c_[X.astype(np.float64), np.ones(len(X))]
     theta = np.linalg.lstsq(X1, y.astype(np.float64), rcond=None)[0]
@@ -241,7 +241,7 @@ def test_cli_prints_a_row_per_rule_and_writes_json_and_the_figure(tmp_path, caps
     assert runs[-1]['hyperparams'] == {'rho': 0.9}
     png = out / 'sweep-sgd-adadelta-numpy.png'
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
-    assert sorted(p.name for p in out.iterdir()) == [png.name]
+    assert sorted(p.name for p in out.iterdir()) == ['.d2l-optim-manifest.json', png.name]  # + what we wrote
     # the printed best agrees with the JSON: the lr whose median final loss over seeds is lowest
     med = {}
     for r in runs[:6]:
@@ -332,7 +332,7 @@ def test_bench_judges_the_sweep_and_reproduce_goals():
     assert goals[1]['measured'] == '20.00x (0.600 s vs 0.030 s)' and goals[1]['target'] == '<= 15x'
     assert goals[4]['measured'] == '47.5 s, load 3.1' and goals[4]['target'] == '<= 45 s (idle machine)'
     assert goals == bench.goals([], [], sweeps, reproduce)      # the bench's one goals table
-    from d2l_optim.bench_report import sweep_table
+    from d2l_optim.bench.tables import sweep_table
     assert '| sweep K=1000 | numpy | 1000 | 0.600 | 0.030 | 20.00x |' in sweep_table(sweeps)
 
 
@@ -349,7 +349,7 @@ def test_bench_times_sweeps_against_one_run_in_one_process():
 # ---------------------------------------------------------------- reproduce section 11.10+
 
 def test_reproduce_has_the_sensitivity_section_after_11_10(tmp_path):
-    from d2l_optim.commands.reproduce import reproduce
+    from d2l_optim.reproduce import reproduce
     from d2l_optim.sections import sensitivity
     assert len(sensitivity.LRS) == len(sensitivity.RHOS) == 30 and len(sensitivity.SEEDS) == 5
     out = tmp_path / 'rep'
@@ -375,16 +375,15 @@ def test_reproduce_has_the_sensitivity_section_after_11_10(tmp_path):
     ['sweep', 'sgd', '--lr', '0.01,0.1', '--out', 'r', '--json', 'r/runs.json'],
 ])
 def test_missing_data_is_one_line_before_any_file(argv, tmp_path, monkeypatch, capsys):
-    import urllib.error
+    import requests
     empty = tmp_path / 'empty'
     empty.mkdir()
     monkeypatch.setenv('D2L_OPTIM_DATA_DIR', str(empty))
     monkeypatch.setattr(data, 'default_cache_dir', lambda: tmp_path / 'cache')
 
-    def refuse(url, timeout):
-        raise urllib.error.URLError('network is unreachable')
-    monkeypatch.setattr(data.urllib.request, 'urlopen', refuse)
-    monkeypatch.setattr(sweep_module, '_airfoil', sweep_module._airfoil.__wrapped__)  # no cache
+    def refuse(url, timeout, **kwargs):
+        raise requests.ConnectionError('network is unreachable')
+    monkeypatch.setattr(requests, 'get', refuse)        # pooch downloads with requests.get
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     err = capsys.readouterr().err

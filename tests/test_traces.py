@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from d2l_optim.harness import gd_1d, newton, train_2d, trainer_2d
+from d2l_optim.trajectories import gd_1d, newton, train_2d, trainer_2d
 
 
 def last_line(capsys):

@@ -70,7 +70,7 @@ ARGS = ['--backends', 'numpy', '--sections', '11.3,11.5,11.6']      # core + num
 
 
 def test_reproduce_on_two_jobs_gives_the_rows_of_one(tmp_path):
-    from d2l_optim.commands.reproduce import reproduce
+    from d2l_optim.reproduce import reproduce
     one = reproduce(['numpy'], ['11.3', '11.5', '11.6'], tmp_path / 'one', jobs=1, progress_stream=open(os.devnull, 'w'))
     two = reproduce(['numpy'], ['11.3', '11.5', '11.6'], tmp_path / 'two', jobs=2, progress_stream=open(os.devnull, 'w'))
 
@@ -153,7 +153,7 @@ def test_workers_of_a_killed_parent_stop_by_themselves(tmp_path):
 
 def test_a_named_backend_that_is_not_installed_is_refused_before_any_work(tmp_path):
     from d2l_optim.backend import BACKENDS, BackendUnavailable, installed_backends, not_installed
-    from d2l_optim.commands.reproduce import reproduce
+    from d2l_optim.reproduce import reproduce
     absent = [b for b in BACKENDS if b not in installed_backends()]
     if not absent:
         pytest.skip('every framework is installed here (each environment lacks jax or mxnet)')

@@ -6,15 +6,12 @@ import json
 import sys
 from pathlib import Path
 
-from ..backend import BACKENDS
-from .common import atomic_write_text, check_out_file, positive_int
+from ..backend import BACKENDS, installed_backends
+from ..data import require
+from .common import atomic_write_text, check_out_file, names_list, positive_int
 
 _DEFAULT_OPTIMIZERS = 'rmsprop,adam'
 _DEFAULT_BATCHES = '1,10,100,1500'
-
-
-def _names(text: str) -> list[str]:
-    return [t.strip().lower() for t in text.split(',') if t.strip()]
 
 
 def _ints(text: str) -> list[int]:
@@ -28,8 +25,8 @@ def _ints(text: str) -> list[int]:
 
 
 def _optimizers(text: str) -> list[str]:
-    from ..bench import HYPERPARAMS
-    names = _names(text)
+    from ..bench.config import HYPERPARAMS
+    names = names_list(text) or []
     unknown = [n for n in names if n not in HYPERPARAMS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"the bench times {', '.join(HYPERPARAMS)}; got "
@@ -38,9 +35,9 @@ def _optimizers(text: str) -> list[str]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument('--backends', type=_names, default=None,
+    p.add_argument('--backends', type=names_list, default=None,
                    help=f"comma-separated, from: {', '.join(BACKENDS)} (default: all installed)")
-    p.add_argument('--optimizers', type=_optimizers, default=_names(_DEFAULT_OPTIMIZERS),
+    p.add_argument('--optimizers', type=_optimizers, default=names_list(_DEFAULT_OPTIMIZERS),
                    help=f'comma-separated, from: rmsprop, adam (default: {_DEFAULT_OPTIMIZERS})')
     p.add_argument('--batch-sizes', type=_ints, default=_ints(_DEFAULT_BATCHES),
                    help=f'comma-separated (default: {_DEFAULT_BATCHES})')
@@ -65,80 +62,46 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .. import bench, bench_report
+    # here, not above: the parser imports every command, the bench's modules load when it runs
+    from .. import bench
+    from ..bench import document, tables
     for flag in ('json', 'markdown'):
         check_out_file(getattr(args, flag), f'--{flag}')
     if args.readme and not Path(args.readme).is_file():
         raise ValueError(f'--readme {args.readme}: no such file')
     if args.from_json:      # ratios and goals derived again from the saved samples
-        loaded = [_load_report(path, bench) for path in args.from_json]
-        report = _derive(bench.merge_reports(loaded) if len(loaded) > 1 else loaded[0], bench)
+        report = bench.from_json(args.from_json)
     else:
-        from ..data import require
         require('airfoil')  # once, before any timing starts
-        report = _measure(args, bench)
-    print(bench_report.render_text(report), end='')
+        report = bench.run_bench(_config(args, bench), imports=not args.no_imports,
+                                 reproduce=not (args.no_reproduce or args.quick),
+                                 import_repeats=1 if args.quick else 3, progress=_progress,
+                                 sweeps=not (args.no_sweep or args.quick))
+    print(tables.render_text(report), end='')
     if args.json:
         atomic_write_text(args.json, json.dumps(report, indent=1) + '\n')
         print(f'json: {args.json}')
     if args.markdown:
-        atomic_write_text(args.markdown, bench_report.render_markdown(report))
+        atomic_write_text(args.markdown, document.render_markdown(report))
         print(f'markdown: {args.markdown}')
     if args.readme:
         path = Path(args.readme)
         if not path.is_file():
             raise ValueError(f'--readme {path}: no such file')
-        text = bench_report.replace_readme_block(path.read_text(), bench_report.render_readme_block(report))
+        text = tables.replace_readme_block(path.read_text(), tables.render_readme_block(report))
         atomic_write_text(path, text)
         print(f'readme: {path}')
     return 0
 
 
-def _load_report(path: str, bench) -> dict:
-    """A saved ``--json`` report, or a ValueError naming the file and what is wrong with it."""
-    p = Path(path)
-    if p.is_dir():
-        raise ValueError(f"--from-json {path}: is a folder; name the file bench --json wrote")
-    if not p.is_file():
-        raise ValueError(f"--from-json {path}: no such file; write one with bench --json {path}")
-    try:
-        report = json.loads(p.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"--from-json {path}: not a JSON file ({e}); pass the file bench --json wrote") from None
-    rows = report.get('measurements') if isinstance(report, dict) else None
-    if not isinstance(rows, list):
-        raise ValueError(f"--from-json {path}: no 'measurements' list, so not a bench --json report; "
-                         f"pass the file bench --json wrote")
-    try:
-        bench.measurements_from_json(rows)
-    except (KeyError, TypeError) as e:
-        raise ValueError(f"--from-json {path}: a measurement lacks the key {e}; pass the file "
-                         f"bench --json wrote") from None
-    return report
+def _progress(line: str) -> None:
+    print(f'bench: {line}', file=sys.stderr, flush=True)
 
 
-def _derive(report: dict, bench) -> dict:
-    """Ratios and goals computed again from a saved report's samples."""
-    ms = bench.measurements_from_json(report['measurements'])
-    bench.add_ratios(ms)
-    report['measurements'] = [m.to_json() for m in ms]
-    report['goals'] = bench.goals(ms, report.get('imports', []), report.get('sweep', []),
-                                  report.get('reproduce', []))
-    return report
-
-
-def _measure(args: argparse.Namespace, bench) -> dict:
-    from ..backend import installed_backends
+def _config(args: argparse.Namespace, bench) -> 'bench.BenchConfig':
     backends = args.backends or installed_backends()
     if args.quick:
-        config = bench.BenchConfig.quick(backends, optimizers=args.optimizers,
-                                         torch_compile=args.torch_compile)
-    else:
-        config = bench.BenchConfig(backends=backends, optimizers=args.optimizers,
-                                   batch_sizes=args.batch_sizes, repeats=args.repeats,
-                                   max_repeats=max(15, args.repeats), torch_compile=args.torch_compile)
-    progress = lambda s: print(f'bench: {s}', file=sys.stderr, flush=True)  # noqa: E731
-    return bench.run_bench(config, imports=not args.no_imports,
-                           reproduce=not (args.no_reproduce or args.quick),
-                           import_repeats=1 if args.quick else 3, progress=progress,
-                           sweeps=not (args.no_sweep or args.quick))
+        return bench.BenchConfig.quick(backends, optimizers=args.optimizers, torch_compile=args.torch_compile)
+    return bench.BenchConfig(backends=backends, optimizers=args.optimizers, batch_sizes=args.batch_sizes,
+                             repeats=args.repeats, max_repeats=max(15, args.repeats),
+                             torch_compile=args.torch_compile)

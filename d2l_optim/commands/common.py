@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ..files import atomic_write
+from ..files import atomic_write, check_target
 from ..rules import RULES, get_rule
 
 HYPERPARAM_FLAGS = ('lr', 'gamma', 'rho', 'momentum', 'beta1', 'beta2')
@@ -93,9 +93,14 @@ def check_out_file(path: str | os.PathLike | None, flag: str = '--json') -> None
     p = Path(path)
     if p.is_dir():
         raise ValueError(f'{flag} {path}: is a folder; name a file, e.g. {flag} {p / "runs.json"}')
+    try:            # a socket, a disk or a link to nothing: refused; a device written through
+        p, through = check_target(p)        # a symlink: its target, written beside it
+    except OSError as e:
+        raise ValueError(f'{flag} {path}: {e.strerror}') from None
     if p.exists() and not os.access(p, os.W_OK):
         raise ValueError(f'{flag} {path}: the file is not writable; choose another path')
-    _check_ancestors(p.parent, flag, path)
+    if not through:
+        _check_ancestors(p.parent, flag, path)
 
 
 def _check_ancestors(p: Path, flag: str, path: Any) -> None:
@@ -124,10 +129,38 @@ def _can_create_in(folder: Path) -> bool:
         return False
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write text through :func:`d2l_optim.files.atomic_write`."""
-    with atomic_write(path) as f:
+def atomic_write_text(path: str | os.PathLike, text: str, *, user_named: bool = True) -> None:
+    """Write text through :func:`d2l_optim.files.atomic_write`. By default ``path`` is one the
+    user named (``--json FILE``), so an existing file there is replaced; ``user_named=False``
+    for a name the command chose, which in an output folder replaces only a file we wrote."""
+    with atomic_write(path, user_named=user_named) as f:
         f.write(text)
+
+
+def check_mplbackend() -> None:
+    """An invalid ``$MPLBACKEND`` named before any work (matplotlib would fail on import, or
+    only when the first figure is drawn, after the work)."""
+    name = os.environ.get('MPLBACKEND')
+    if not name:
+        return
+    import importlib.util
+    if name.startswith('module://'):
+        module = name[len('module://'):]
+        try:
+            found = bool(module) and importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if found:
+            return
+    else:
+        try:                # matplotlib's first import reads (and checks) $MPLBACKEND
+            from matplotlib import rcsetup
+            rcsetup.validate_backend(name)
+            return
+        except ValueError:
+            pass
+    raise ValueError(f'the environment variable MPLBACKEND={name!r} names no matplotlib backend; '
+                     f'unset it or set MPLBACKEND=Agg (figures are written to files)')
 
 
 def write_runs_json(path: str | os.PathLike, runs: Iterable[Any]) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..backend import BACKENDS, BackendUnavailable, installed_backends, load_backend
-from ..book import BOOK_NAMES
+from ..files import check_replaceable
+from ..rules import get_rule
 from .common import (add_training_arguments, check_out_dir, check_out_file, hyperparams_from,
                      names_list, write_runs_json)
 
@@ -43,8 +44,9 @@ def parse_backends(text: str | None) -> tuple[list[str], bool]:
 def run_on(d2l: Any, rule: str, hyperparams: dict, args: argparse.Namespace):
     """``fit_ch11`` with the book's optimizer for ``rule`` on one backend."""
     data_iter, feature_dim = d2l.get_data_ch11(args.batch_size)
-    fn = getattr(d2l, BOOK_NAMES[rule])
-    states = getattr(d2l, f'init_{rule}_states')(feature_dim) if fn.rule.n_states else None
+    rule_ = get_rule(rule)
+    fn = getattr(d2l, rule_.book_name)
+    states = getattr(d2l, rule_.init_name)(feature_dim) if rule_.n_states else None
     run = d2l.fit_ch11(fn, states, dict(hyperparams), data_iter, feature_dim, args.epochs, seed=args.seed)
     run.optimizer = rule
     return run
@@ -71,6 +73,9 @@ def main(args: argparse.Namespace) -> int:
     check_out_dir(args.out)
     check_out_file(args.json)
     names, explicit = parse_backends(args.backends)
+    path = Path(args.out) / f'compare-{rule}.png' if args.out else None
+    if path:
+        check_replaceable(path)     # a user's file of that name: refused before the work
     require(*NEEDS_DATA)            # once, before any backend loads (the CLI did it already)
     backends = {}
     for name in names:              # fail (or skip) before any training starts
@@ -89,9 +94,8 @@ def main(args: argparse.Namespace) -> int:
     for run in runs:
         delta = float(np.max(np.abs(np.array(run.losses) - np.array(reference.losses))))
         print(f'{run.backend:<11} {run.final_loss:>10.6f} {run.sec_per_epoch:>10.3f} {delta:>21.1e}')
-    if args.out:
+    if path:
         from ..plotting import save_figure
-        path = Path(args.out) / f'compare-{rule}.png'
         save_figure(figure(runs, f'{rule}, seed {args.seed}'), path)
         print(f'figure: {path}')
     if args.json:

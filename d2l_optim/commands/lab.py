@@ -1,15 +1,20 @@
-"""``d2l-optim lab build|grade``: student notebooks from the sections, and offline grading.
+"""``d2l-optim lab build|grade``: labs from the sections, and grading out of the submissions' reach.
 
 ``lab build --out DIR [--sections 11.4,...] [--validate]`` writes ``DIR/solution/``
 (the section notebooks as they are), ``DIR/student/`` (solutions removed, see
 :mod:`d2l_optim.lab`) and ``DIR/README.md`` for the teacher; ``--validate`` then
-executes both and fails (exit 1) if a solution misses a check or a student
-version passes one.
+grades both and fails (exit 1) if a solution misses a check or a student
+version passes one. ``--format nbgrader`` and ``--format otter`` write the sources
+those tools take instead (:mod:`d2l_optim.commands.lab_build`).
 
-``lab grade SUBMISSIONS... --out DIR`` executes each notebook headless, through
-its last cell that calls ``check(``, and writes ``DIR/grades.csv`` (rewritten after
-every submission, so an interrupted run keeps the rows finished so far) and
-``DIR/feedback/<name>.html``.
+``lab build --lang zh|ja`` builds from the notebooks in that language (``notebooks/zh/``,
+``notebooks/ja/``), writes the README in it and records it in the student notebooks, so that
+``lab grade`` gives its feedback in it (``lab grade --lang`` overrides that).
+
+``lab grade SUBMISSIONS... --out DIR`` grades each notebook (:mod:`d2l_optim.grading`:
+its own sandboxed process, the verdict computed here) and writes ``DIR/grades.csv``
+(rewritten after every submission, so an interrupted run keeps the rows finished
+so far) and ``DIR/feedback/<name>.html``.
 """
 from __future__ import annotations
 
@@ -17,75 +22,17 @@ import argparse
 import csv
 import io
 import os
+import re
 import sys
 import time
 from pathlib import Path
 
 from ..backend import BACKENDS
 from ..files import atomic_write
+from ..i18n import LANGUAGES, gettext, language, language_code
+from .lab_build import STUDENT_README
 
-README = """# Lab: {sections}
-
-Built by `d2l-optim lab build` from the d2l-optim section notebooks.
-
-* `solution/` holds the notebooks as they are, with the answers. Keep it to yourself.
-* `student/` holds the same notebooks with every answer removed: the code between
-  `# BEGIN SOLUTION` and `# END SOLUTION` is now `raise NotImplementedError("your code here")`,
-  a line marked `# SOLUTION` keeps only `name = ...`, and cells tagged `solution` are empty.
-  Each "your turn" cell is followed by a `d2l.check(my_rule, 'rmsprop')` cell that tells the
-  student whether the rule is right and, if not, which known mistake it matches.
-
-## Hand out
-
-Give students the `student/` folder. They need `pip install "d2l-optim[lab]"` (and the
-airfoil data file, `airfoil_self_noise.dat`, in `$D2L_OPTIM_DATA_DIR`; without it `check`
-runs its seeded steps only). They edit the notebooks and run the check cells as they go.
-
-## Collect
-
-One folder per student, the notebooks inside with their names unchanged:
-
-    submissions/alice/11.8-rmsprop.ipynb
-    submissions/bob/11.8-rmsprop.ipynb
-
-## Grade
-
-    d2l-optim lab grade submissions/ --out grades/ [--timeout 60] [--backend numpy]
-
-Every notebook runs in its own fresh kernel, each cell limited to `--timeout` seconds
-(an endless loop is interrupted and recorded), and only through its last cell whose code
-calls `check(`: the cells after it (plots, other backends, exercises) cannot change a
-grade, so they are not run, and a notebook takes seconds instead of a minute. (A check
-reached only through a helper called after that cell is therefore not run either.)
-`--jobs 2` runs two notebooks at once. `grades/grades.csv` has one row per
-submission and check: `file, check, passed, mistake, first_bad_step, reason, cell, message`.
-`mistake` names a known mistake (`eps_outside_sqrt`, `t_not_advanced`, ...); `reason`
-says why a check has no result (the cell raised, the kernel died, the file is not a
-notebook) or what else went wrong (a cell interrupted at the timeout); `message` is what
-the student saw. `grades/feedback/<student>__<notebook>.html` shows each check's message next
-to the student's code; hand those back. The CSV is rewritten after every submission, so
-an interrupted run keeps every row it finished; run it again to redo the rest.
-
-Grading trusts the student's kernel: the check results are written by code running in
-the same process as the student's, so a notebook can forge them (print a passing line,
-replace `check`); for high-stakes grades, re-run the checks in a clean process on the
-student's functions rather than trusting the notebook's own report.
-
-## Check the lab itself
-
-    d2l-optim lab build --out lab/ --validate
-
-executes both folders and exits 1, naming the notebook and check, if a solution does not
-pass all its checks or a student notebook passes any (nbgrader's `validate --invert`).
-
-## With nbgrader or otter-grader
-
-The markers are the single-`#` ones both tools accept, so `solution/` can be used as their
-source notebooks as it is. `check` writes each result, as JSON, both into the cell's output
-(MIME type `application/vnd.d2l-optim.check+json`) and, when `$D2L_OPTIM_CHECK_LOG` names a
-file, as one line appended to that file; a test cell can read either.
-"""
-
+FORMATS = ('student', 'nbgrader', 'otter')
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest='lab_command', metavar='ACTION', parser_class=type(p))
@@ -97,14 +44,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     b.add_argument('--notebooks', default=None,
                    help="folder of section notebooks (default: this checkout's notebooks/)")
     b.add_argument('--validate', action='store_true',
-                   help='execute both versions: solutions must pass every check, students none')
+                   help='execute both versions: solutions must pass every check, students none '
+                        '(--format student only)')
+    b.add_argument('--format', default='student', choices=FORMATS,
+                   help='student: solution/ and student/ folders for `lab grade`; nbgrader: a course '
+                        'folder (source/ASSIGNMENT/, nbgrader_config.py); otter: otter-assign '
+                        'notebooks (default: student)')
+    b.add_argument('--points', type=float, default=1.0,
+                   help="points per check for nbgrader and otter (a check cell's '# points: N' "
+                        "comment overrides it; default: 1)")
+    b.add_argument('--assignment', default='lab',
+                   help='the nbgrader assignment name (default: lab)')
+    b.add_argument('--lang', default='en',
+                   help=f"the lab's language, {', '.join(LANGUAGES)}: the notebooks come from the "
+                        f"folder's zh/ or ja/ (if it has one), the README and the feedback are in it "
+                        f"(default: en)")
     _run_options(b)
     g = sub.add_parser('grade', help='execute submitted notebooks, write grades.csv and feedback/',
                        description='execute submitted notebooks, write grades.csv and feedback/')
     g.add_argument('submissions', nargs='+', help='notebooks, or folders searched for *.ipynb')
     g.add_argument('--out', required=True, help='folder for grades.csv and feedback/')
     g.add_argument('--jobs', type=int, default=1,
-                   help='notebooks run at once, one kernel each (default: 1)')
+                   help='notebooks run at once, one process each (default: 1)')
+    g.add_argument('--sandbox', default='auto', choices=('auto', 'bwrap', 'none'),
+                   help='run each submission under bubblewrap: auto (when installed), bwrap '
+                        '(required), none (default: auto)')
+    g.add_argument('--lang', default=None,
+                   help=f"the language of the check messages and feedback, {', '.join(LANGUAGES)} "
+                        f"(default: the one `lab build --lang` recorded in each notebook, else "
+                        f"$D2L_OPTIM_LANG or the locale)")
     _run_options(g)
 
 
@@ -117,10 +85,15 @@ def main(args: argparse.Namespace) -> int:
     if args.lab_command is None:
         raise ValueError("say what to do: d2l-optim lab build --out DIR, or d2l-optim lab grade "
                          "SUBMISSIONS... --out DIR")
+    if getattr(args, 'lang', None) is not None:
+        args.lang = language_code(args.lang, '--lang')
     if args.timeout <= 0:
         raise ValueError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     if args.backend not in BACKENDS:
         raise ValueError(f"unknown backend {args.backend!r}; choose one of: {', '.join(BACKENDS)}")
+    if args.backend != 'numpy' and (args.lab_command == 'grade' or getattr(args, 'validate', False)):
+        raise ValueError(f"--backend {args.backend}: grading judges on numpy (the grader hands the "
+                         f"learner's functions NumPy arrays); use --backend numpy")
     try:
         import nbclient  # noqa: F401
         import nbformat  # noqa: F401
@@ -132,10 +105,18 @@ def main(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- build
 
-def _source_folder(arg: str | None) -> Path:
+def _source_folder(arg: str | None, lang: str = 'en') -> Path:
+    """The notebooks' folder; for --lang zh|ja its zh/ or ja/ (this checkout's notebooks/ja/),
+    or, when it has none, the folder itself (a teacher's own folder of Japanese notebooks)."""
     folder = Path(arg) if arg else Path(__file__).resolve().parents[2] / 'notebooks'
     if not folder.is_dir():
         raise ValueError(f"no notebook folder at {folder}; pass --notebooks DIR")
+    if lang != 'en':
+        if (folder / lang).is_dir():
+            return folder / lang
+        if not arg:
+            raise ValueError(f"no {lang} notebooks at {folder / lang}; pass --notebooks DIR "
+                             f"(a folder of notebooks in that language)")
     return folder
 
 
@@ -160,9 +141,22 @@ def _select(folder: Path, sections: str | None) -> list[Path]:
 def build(args: argparse.Namespace) -> int:
     import nbformat
 
-    from ..lab import LabError, has_solutions, read_notebook, student_version
-    books = _select(_source_folder(args.notebooks), args.sections)
+    from ..lab import LabError, has_solutions, read_notebook, set_notebook_language, student_version
+    if args.format != 'student' and args.validate:
+        raise ValueError(f"--validate runs the student format; with --format {args.format} use the "
+                         f"tool's own run (see the README the build writes)")
+    if args.points < 0 or args.points != args.points:
+        raise ValueError(f"--points must be a number >= 0, got {args.points}")
+    if not re.fullmatch(r'[\w.-]+', args.assignment):
+        raise ValueError(f"--assignment must be a folder name (letters, digits, . _ -), "
+                         f"got {args.assignment!r}")
+    lang = getattr(args, 'lang', None) or 'en'
+    books = _select(_source_folder(args.notebooks, lang), args.sections)
     out = Path(args.out)
+    if args.format != 'student':
+        from .lab_build import build_for_tool
+        with language(lang):
+            return build_for_tool(args.format, books, out, args.points, args.assignment)
     written = []
     for path in books:
         nb, problem = read_notebook(path)
@@ -172,32 +166,38 @@ def build(args: argparse.Namespace) -> int:
             student = student_version(nb, path.name)
         except LabError as e:
             raise ValueError(str(e)) from None
+        if lang != 'en':           # lab grade gives this lab's feedback in its language
+            set_notebook_language(student, lang)
         with atomic_write(out / 'solution' / path.name) as f:
             f.write(path.read_text(encoding='utf-8'))
         with atomic_write(out / 'student' / path.name) as f:
             nbformat.write(student, f)
         written.append((path.name, has_solutions(nb)))
     sections = ', '.join(name.split('-')[0] for name, _ in written)
-    with atomic_write(out / 'README.md') as f:
-        f.write(README.format(sections=sections))
+    with language(lang), atomic_write(out / 'README.md') as f:
+        f.write(gettext(STUDENT_README).format(sections=sections))
     with_answers = sum(has for _, has in written)
     print(f"wrote {len(written)} notebooks ({with_answers} with solutions to remove) to "
           f"{out / 'solution'} and {out / 'student'}, and {out / 'README.md'}")
     if args.validate:
-        return validate(out, [name for name, _ in written], args.timeout, args.backend)
+        return validate(out, [name for name, _ in written], args.timeout, args.backend, lang)
     return 0
 
 
-def validate(out: Path, names: list[str], timeout: int, backend: str) -> int:
+def validate(out: Path, names: list[str], timeout: int, backend: str, lang: str = 'en') -> int:
     """Solutions must pass every check; student versions must pass none (exit 1 otherwise)."""
-    from ..lab import grade_notebook
+    from ..grading import NO_CHECK, default_setting, grade_notebook
+    setting = default_setting([out])
     failures = []
     for name in names:
         for version, want in (('solution', True), ('student', False)):
-            graded = grade_notebook(out / version / name, timeout, backend, f"{version}/{name}")
+            graded = grade_notebook(out / version / name, timeout, backend, f"{version}/{name}",
+                                    setting=setting, lang=lang)
             checks = [r for r in graded.rows if r.check]
             if not checks:
-                if version == 'solution' and graded.rows and 'no d2l.check' not in graded.rows[0].reason:
+                with language(graded.lang):
+                    no_check = gettext(NO_CHECK)
+                if version == 'solution' and graded.rows and graded.rows[0].reason != no_check:
                     failures.append(f"{version}/{name}: {graded.rows[0].reason}")
                 continue
             for row in checks:
@@ -218,7 +218,7 @@ def validate(out: Path, names: list[str], timeout: int, backend: str) -> int:
 # ---------------------------------------------------------------- grade
 
 def _csv_text(rows) -> str:
-    from ..lab import CheckRow
+    from ..grading import CheckRow
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CheckRow.CSV_FIELDS, lineterminator='\n')
     writer.writeheader()
@@ -230,7 +230,11 @@ def _csv_text(rows) -> str:
 def grade(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    from ..lab import feedback_html, feedback_name, find_notebooks, grade_notebook
+    from .. import grading
+    from ..feedback import feedback_html
+    from ..lab import feedback_name, find_notebooks
+    from ..lab_judge import LIVE, SPAWN
+    from ..sandbox import UNSANDBOXED, Reaper
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     books = find_notebooks(args.submissions)
@@ -239,10 +243,16 @@ def grade(args: argparse.Namespace) -> int:
     out = Path(args.out)
     dirs = [str(p.resolve().parent) for p in books]
     root = Path(os.path.commonpath(dirs)) if len(books) > 1 else books[0].resolve().parent
+    setting = grading.default_setting([out, root, *map(Path, args.submissions)], args.sandbox)
+    if not setting.sandbox:
+        why = '--sandbox none' if args.sandbox == 'none' else 'bubblewrap (bwrap) not found'
+        print(UNSANDBOXED.format(why=why), file=sys.stderr, flush=True)
     done: dict[int, list] = {}
     started = time.perf_counter()
 
     def finish(index: int, graded) -> None:
+        with SPAWN:                 # processes a submission left behind (re-parented to us)
+            reaper.sweep(set(LIVE))
         done[index] = graded.rows
         rows = [row for i in sorted(done) for row in done[i]]     # submission order
         with atomic_write(out / 'grades.csv') as f:       # after each submission: kept on Ctrl-C
@@ -254,19 +264,24 @@ def grade(args: argparse.Namespace) -> int:
             else graded.rows[0].reason
         print(f"{graded.path}: {summary} ({graded.seconds:.1f} s)", flush=True)
 
-    if args.jobs == 1:
-        for index, path in enumerate(books):
-            finish(index, grade_notebook(path, args.timeout, args.backend, str(path)))
-    else:
-        pool = ThreadPoolExecutor(args.jobs)
-        try:
-            futures = {pool.submit(grade_notebook, path, args.timeout, args.backend, str(path)): i
-                       for i, path in enumerate(books)}
-            for future in as_completed(futures):
-                finish(futures[future], future.result())
-        finally:        # on Ctrl-C: no new notebooks; running ones end within their timeout
-            pool.shutdown(wait=True, cancel_futures=True)
+    def one(path: Path):
+        return grading.grade_notebook(path, args.timeout, args.backend, str(path), setting=setting,
+                                      lang=getattr(args, 'lang', None))
+
+    with Reaper() as reaper:
+        if args.jobs == 1:
+            for index, path in enumerate(books):
+                finish(index, one(path))
+        else:
+            pool = ThreadPoolExecutor(args.jobs)
+            try:
+                futures = {pool.submit(one, path): i for i, path in enumerate(books)}
+                for future in as_completed(futures):
+                    finish(futures[future], future.result())
+            finally:        # on Ctrl-C: no new notebooks; running ones end within their timeout
+                pool.shutdown(wait=True, cancel_futures=True)
     total = time.perf_counter() - started
-    print(f"graded {len(books)} submission(s) in {total:.1f} s: {out / 'grades.csv'}, "
-          f"{out / 'feedback'}")
+    where = 'sandboxed with bubblewrap' if setting.sandbox else 'unsandboxed'
+    print(f"graded {len(books)} submission(s) in {total:.1f} s ({where}, --jobs {args.jobs}): "
+          f"{out / 'grades.csv'}, {out / 'feedback'}")
     return 0

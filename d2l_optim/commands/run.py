@@ -5,6 +5,8 @@ import argparse
 from pathlib import Path
 
 from ..backend import BACKENDS, COMPILERS, load_backend
+from ..files import check_replaceable
+from ..rules import get_rule
 from .common import (add_training_arguments, check_out_dir, check_out_file, hyperparams_from,
                      write_runs_json)
 
@@ -24,16 +26,19 @@ def main(args: argparse.Namespace) -> int:
     name, hp = hyperparams_from(args)
     check_out_dir(args.out)
     check_out_file(args.json)
+    png = Path(args.out) / f'{name}-{args.backend}.png' if args.out else None
+    if png:
+        check_replaceable(png)      # a user's file of that name: refused before the work
     d2l = load_backend(args.backend)
     data_iter, feature_dim = d2l.get_data_ch11(args.batch_size)
-    fn = getattr(d2l, 'sgd_momentum' if name == 'momentum' else name)
-    states = getattr(d2l, f'init_{name}_states')(feature_dim) if fn.rule.n_states else None
+    rule = get_rule(name)
+    fn = getattr(d2l, rule.book_name)
+    states = getattr(d2l, rule.init_name)(feature_dim) if rule.n_states else None
     run = d2l.fit_ch11(fn, states, hp, data_iter, feature_dim, args.epochs, seed=args.seed,
                        compile=args.compile)
     run.optimizer = name
     print(f'loss: {run.final_loss:.3f}, {run.sec_per_epoch:.3f} sec/epoch')
-    if args.out:
-        png = Path(args.out) / f'{name}-{args.backend}.png'
+    if png:
         run.animator.save(png)
         print(f'figure: {png}')
     if args.json:

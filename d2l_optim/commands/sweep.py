@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import check_replaceable
 from ..rules import RULES, get_rule
-from .common import HYPERPARAM_FLAGS, atomic_write_text
+from .common import HYPERPARAM_FLAGS, atomic_write_text, names_list
 
 #: looked up once by the CLI before any work (offline: one line, exit 2)
 NEEDS_DATA = ('airfoil',)
@@ -92,7 +93,7 @@ def grids(optimizers: list[str], flags: dict[str, list[float]]) -> dict[str, dic
 def main(args: argparse.Namespace) -> int:
     from ..plotting import save_figure
     from ..sweeps import format_table, sensitivity_figure, summarize, sweep
-    optimizers = [o.strip() for o in args.optimizers.split(',') if o.strip()]
+    optimizers = names_list(args.optimizers) or []
     if not optimizers:
         raise ValueError(f"no optimizer given; choose from: {', '.join(RULES)}")
     flags = {name: parse_values(name, getattr(args, name)) for name in HYPERPARAM_FLAGS
@@ -105,6 +106,12 @@ def main(args: argparse.Namespace) -> int:
     if args.epochs < 1:
         raise ValueError(f'--epochs must be >= 1, got {args.epochs}')
     plan = grids(optimizers, flags)
+    from ..sweeps import MAX_BYTES, MAX_RUNS
+    if args.seeds > MAX_RUNS:       # before the seed list is built (sweep() sizes the rest)
+        raise ValueError(f'--seeds {args.seeds} are more runs than one sweep holds in '
+                         f'{MAX_BYTES / 2 ** 30:.0f} GiB (at most {MAX_RUNS}); use fewer seeds')
+    png = Path(args.out) / f"sweep-{'-'.join(plan)}-{args.backend}.png"
+    check_replaceable(png)          # a user's file of that name: refused before the work
     results = [sweep(name, grid, range(args.seeds), args.backend, args.batch_size, args.epochs,
                      dtype=args.dtype) for name, grid in plan.items()]
     runs = [r for res in results for r in res.runs]
@@ -112,7 +119,6 @@ def main(args: argparse.Namespace) -> int:
     wall = sum(r.wall_s for r in results)
     print(f"{len(runs)} runs on {args.backend} in {wall:.2f} s")
     fig = sensitivity_figure(runs, next(iter(flags)))
-    png = Path(args.out) / f"sweep-{'-'.join(plan)}-{args.backend}.png"
     save_figure(fig, png)
     print(f'figure: {png}')
     if args.json:

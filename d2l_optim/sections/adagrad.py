@@ -2,7 +2,7 @@
 The exercises are computed in the notebook's cells."""
 from __future__ import annotations
 
-from ..harness import trainer_2d
+from ..trajectories import trainer_2d
 from .airfoil_rows import concise_run, register_run, scratch_run
 from .objectives import f_ill, f_ill_grad
 from .registry import experiment

@@ -11,7 +11,6 @@ import importlib
 from typing import Any
 
 from .. import plotting
-from ..book import BOOK_NAMES
 from ..harness import Run
 from ..rules import get_rule
 
@@ -28,9 +27,9 @@ def train_scratch(d2l: Any, rule: str, hyperparams: dict | None = None, batch_si
     rule_ = get_rule(rule)
     hp = {**rule_.defaults, **(hyperparams or {})}
     data_iter, feature_dim = d2l.get_data_ch11(batch_size)
-    name = BOOK_NAMES[rule_.name]
-    states = getattr(d2l, f'init_{name.replace("sgd_", "")}_states')(feature_dim) if rule_.n_states else None
-    run_ = d2l.fit_ch11(getattr(d2l, name), states, hp, data_iter, feature_dim, num_epochs, seed=seed)
+    states = getattr(d2l, rule_.init_name)(feature_dim) if rule_.n_states else None
+    run_ = d2l.fit_ch11(getattr(d2l, rule_.book_name), states, hp, data_iter, feature_dim, num_epochs,
+                        seed=seed)
     if verbose:
         print(book_line(run_))
     return run_

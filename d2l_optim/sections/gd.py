@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..harness import trainer_2d
+from ..trajectories import trainer_2d
 from .objectives import f_2d, f_2d_grad, f_nonconvex, f_nonconvex_grad, f_nonconvex_grad32, f_nonconvex_hess
 from .registry import experiment
 from .traces import gd_1d_result, newton_result, train_2d_result

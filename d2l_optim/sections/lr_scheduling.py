@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
 import math
 import time
 import warnings
@@ -28,9 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from ..backend import load_backend
 from ..data import ENV_VAR
 from ..fashion_mnist import fashion_mnist_available, read_fashion_mnist, synthetic_fashion_mnist
-from ..schedulers import CosineScheduler, MultiFactorScheduler, SquareRootScheduler, schedule_values
+from ..schedulers import (CosineScheduler, FactorScheduler, MultiFactorScheduler, SquareRootScheduler,
+                          schedule_values)
+from .lr_scheduling_figures import save_backend_figure, save_schedule_figure
 
 BOOK_EPOCHS = 30
 #: the book's printed (train loss, train acc, test acc), PyTorch tab, d2l 1.0.3, 30 epochs
@@ -78,19 +80,16 @@ def experiments(epochs: int = BOOK_EPOCHS) -> list[Experiment]:
     ]
 
 
-def _module(backend: str) -> Any:
-    from ..backend import BACKENDS, BackendUnavailable, FRAMEWORK
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
-    try:
-        return importlib.import_module(f'd2l_optim.backends.{backend}_lenet')
-    except BackendUnavailable:
-        raise
-    except ImportError as e:
-        if importlib.util.find_spec(FRAMEWORK[backend]) is None:
-            raise BackendUnavailable(f"backend {backend!r} needs {FRAMEWORK[backend]}, which is not "
-                                     f"installed; install it with: {BACKENDS[backend][1]}") from e
-        raise
+def schedule_curves() -> list[tuple[str, Any, int]]:
+    """The book's schedule plots as (title, scheduler, steps): factor over 50 steps, the
+    others over the book's 30 epochs."""
+    curves: list[tuple[str, Any, int]] = [('factor', FactorScheduler(0.9, 1e-2, 2.0), 50)]
+    return curves + [(e.name, e.scheduler, BOOK_EPOCHS) for e in experiments() if e.scheduler is not None]
+
+
+def lenet_adapter(backend: str) -> Any:
+    """``d2l_optim.backends.<backend>_lenet``, loaded (and its errors worded) as :func:`load_backend` does."""
+    return importlib.import_module(f'{load_backend(backend).__name__}_lenet')
 
 
 @contextlib.contextmanager
@@ -101,7 +100,7 @@ def _torch_threads(backend: str, threads: int | None) -> Iterator[None]:
     if backend != 'torch' or threads is None:
         yield
         return
-    import torch
+    import torch  # a framework: only on the torch backend
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -114,7 +113,7 @@ def builtin_lr_diff(backend: str, experiment: Experiment, epochs: int) -> float:
     """max |built-in rate - our rate| over the epochs, read through the backend's epoch hook."""
     if experiment.scheduler is None or backend == 'numpy':
         return math.nan
-    d2l = _module(backend)
+    d2l = lenet_adapter(backend)
     model = d2l.CLASSIFY.classifier(d2l.CLASSIFY.net(), experiment.lr, d2l.CLASSIFY.default_device(), None)
     hook = d2l.CLASSIFY.epoch_hook(experiment.scheduler, model, True)
     ours = schedule_values(experiment.scheduler, epochs)
@@ -151,9 +150,8 @@ def run_section_11_11(backends: Sequence[str], epochs: int | None = None, out_di
     """
     epochs = BOOK_EPOCHS if epochs is None else epochs
     runs = experiments(epochs)
-    modules = {b: _module(b) for b in backends}          # fail early on a bad or missing backend
+    modules = {b: lenet_adapter(b) for b in backends}          # fail early on a bad or missing backend
     label, arrays, batch_size = _load(data, log)
-    from .lr_scheduling_figures import save_backend_figure, save_schedule_figure
     rows = []
     for backend, d2l in modules.items():
         model = 'MLP 784-256-10 (NumPy has no LeNet)' if backend == 'numpy' else 'LeNet (ReLU, max-pooling)'
@@ -186,6 +184,6 @@ def run_section_11_11(backends: Sequence[str], epochs: int | None = None, out_di
             save_backend_figure([r for r in rows if r['backend'] == backend],
                                 Path(out_dir) / f'11.11-{backend}.png')
     if out_dir is not None:
-        save_schedule_figure(Path(out_dir) / '11.11-schedules.png')
+        save_schedule_figure(schedule_curves(), Path(out_dir) / '11.11-schedules.png')
     return rows
 

@@ -4,16 +4,15 @@ only when a figure is drawn."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
+from ..plotting import save_figure
 from ..schedulers import schedule_values
-from .lr_scheduling import BOOK_EPOCHS, experiments
 
 
 def save_backend_figure(rows: Sequence[dict], path: Path) -> None:
     """Rate, training loss and test accuracy per epoch, one line per run."""
-    from matplotlib.figure import Figure
-    from ..plotting import save_figure
+    from matplotlib.figure import Figure  # lazy: matplotlib loads only when a figure is drawn
     fig = Figure(figsize=(10.5, 3))
     axes = fig.subplots(1, 3)
     for r in rows:
@@ -32,13 +31,9 @@ def save_backend_figure(rows: Sequence[dict], path: Path) -> None:
     save_figure(fig, path)
 
 
-def save_schedule_figure(path: Path) -> None:
-    """The book's schedule plots: factor over 50 steps, the others over 30 epochs."""
-    from matplotlib.figure import Figure
-    from ..plotting import save_figure
-    from ..schedulers import FactorScheduler
-    curves = [('factor', FactorScheduler(0.9, 1e-2, 2.0), 50)]
-    curves += [(e.name, e.scheduler, BOOK_EPOCHS) for e in experiments() if e.scheduler is not None]
+def save_schedule_figure(curves: Sequence[tuple[str, Any, int]], path: Path) -> None:
+    """One plot per (title, scheduler, steps): the rate over the steps."""
+    from matplotlib.figure import Figure  # lazy: matplotlib loads only when a figure is drawn
     fig = Figure(figsize=(3.2 * len(curves), 2.6))
     for ax, (title, scheduler, n) in zip(fig.subplots(1, len(curves)), curves):
         ax.plot(range(n), schedule_values(scheduler, n))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from types import SimpleNamespace
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -49,8 +50,6 @@ class MatmulKit:
 
 
 def _numpy_matmul():
-    from types import SimpleNamespace
-
     def set_(A, idx, v):
         A[idx] = v
     return SimpleNamespace(array=lambda a: np.array(a, np.float32),
@@ -61,7 +60,6 @@ def _numpy_matmul():
 
 def _torch_matmul():
     import torch
-    from types import SimpleNamespace
 
     def set_(A, idx, v):
         A[idx] = v
@@ -73,7 +71,6 @@ def _torch_matmul():
 def _tensorflow_matmul():
     load_backend('tensorflow')     # the adapter quiets TensorFlow's start-up lines first
     import tensorflow as tf
-    from types import SimpleNamespace
 
     def set_(A, idx, v):
         A[idx].assign(v)
@@ -91,7 +88,6 @@ def _tensorflow_matmul():
 def _mxnet_matmul():
     load_backend('mxnet')          # the adapter's compatibility shims and npx.set_np()
     from mxnet import np as mnp
-    from types import SimpleNamespace
 
     def set_(A, idx, v):
         A[idx] = v
@@ -104,7 +100,6 @@ def _mxnet_matmul():
 def _jax_matmul():
     d2l = load_backend('jax')      # immutable arrays: A is the adapter's Variable box
     import jax.numpy as jnp
-    from types import SimpleNamespace
 
     def set_(A, idx, v):
         A.assign(A.value.at[idx].set(v))

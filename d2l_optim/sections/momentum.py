@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..harness import trainer_2d
+from ..trajectories import trainer_2d
 from .airfoil_rows import concise_run, register_run, scratch_run
 from .objectives import f_ill, f_ill_grad
 from .registry import Context, Result, experiment, new_figure

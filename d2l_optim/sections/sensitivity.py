@@ -16,6 +16,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..plotting import save_figure
+from ..report import Row
 from ..rules import RULES
 from ..sweeps import sensitivity_figure, summarize, sweep
 
@@ -48,9 +50,7 @@ def study(backend: str = 'numpy', seeds: Sequence[int] = SEEDS,
 
 def section_rows(backends: Sequence[str], out: Path, seed: int = 0) -> list[Any]:
     """The section as report rows, one per rule and sweeping backend, and its figure."""
-    from ..plotting import save_figure
-    from ..report import Row
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib loads only when the section runs
     rows = []
     seeds = tuple(seed + s for s in SEEDS)
     # one backend is enough: tests/test_sweep.py shows NumPy and PyTorch agree to 1e-5 (JAX's

@@ -7,7 +7,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..harness import trainer_2d
+from ..trajectories import trainer_2d
 from .objectives import f_2d, f_2d_grad
 from .registry import Context, Result, experiment
 from .traces import train_2d_result

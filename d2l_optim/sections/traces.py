@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from ..harness import gd_1d, newton, show_trace, show_trace_2d, train_2d
+from ..trajectories import gd_1d, newton, show_trace, show_trace_2d, train_2d
 from .registry import Result, captured_figure, printed
 
 
