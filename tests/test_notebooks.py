@@ -92,7 +92,12 @@ EXPECTED: dict[str, list[Expect]] = {
              'entries in {-1, 0, 1}: P(lambda > 0) = 0.3594, P(lambda = 0) = 0.2812, P(lambda < 0) = 0.3594',
              (r'P\(random eigenvalue > 0\) = (\d\.\d+)', 0.5, 0.01),
              (r'P\(largest > 0\) = (\d\.\d+)', 0.998, 0.003)],
-    '11.2': ["x^4 + x^2: smallest f'' on [-2, 2] +2.000, largest excess over 2000 random chords +0.000",  # f'' >= 0
+    '11.2': ['disk: 1.000 of 2000 random chords stay inside',                    # convex sets
+             'diamond: 1.000 of 2000 random chords stay inside',
+             'disks: intersection: 1.000 of 2000 random chords stay inside',
+             (r'^crescent: (\d\.\d+) of 2000 random chords stay inside$', 0.926, 0.03),
+             (r'^disks: union: (\d\.\d+) of 2000 random chords stay inside$', 0.858, 0.03),
+             "x^4 + x^2: smallest f'' on [-2, 2] +2.000, largest excess over 2000 random chords +0.000",  # f'' >= 0
              (r"^cos\(pi x\): smallest f'' on \[-2, 2\] -9\.870, largest excess over 2000 random chords \+(\d\.\d+)$",
               1.956, 0.05),
              (r'^log-sum-exp: smallest Hessian eigenvalue at 1000 random points (\S+)$', 0.0, 1e-12),
@@ -657,6 +662,7 @@ def test_localized_notebook_runs(lang: str, path: Path, tmp_path, monkeypatch):
     text = stdout_of(nb)
     missing = check_expected(section, text, lang)
     assert not missing, f'{lang}/{path.name}: ' + '; '.join(missing)
+    assert 'Glyph' not in stderr_of(nb)             # matplotlib draws no missing-glyph box
     if any(item[0] in YOUR_TURN_ANY_LANGUAGE for item in EXPECTED.get(section, []) if isinstance(item, tuple)):
         assert 'matches the reference' not in text                     # check spoke the notebook's language
         assert re.search(r'[\u3040-\u30ff]' if lang == 'ja' else r'[\u4e00-\u9fff]', text)

@@ -40,6 +40,48 @@ def convexity_figure(segment: tuple[float, float] = (-1.5, 1.0)):
     return fig, gaps
 
 
+#: sets in the plane as membership tests on (n, 2) points: two convex, a nonconvex crescent,
+#: and the intersection (convex) and union (not convex) of two overlapping disks
+SETS = {
+    'disk': lambda p: (p ** 2).sum(-1) <= 1,
+    'diamond': lambda p: np.abs(p).sum(-1) <= 1,
+    'crescent': lambda p: ((p ** 2).sum(-1) <= 1) & (((p - [0.6, 0]) ** 2).sum(-1) > 0.8 ** 2),
+    'disks: intersection': lambda p: (((p - [0.5, 0]) ** 2).sum(-1) <= 1) & (((p + [0.5, 0]) ** 2).sum(-1) <= 1),
+    'disks: union': lambda p: (((p - [0.9, 0]) ** 2).sum(-1) <= 0.5) | (((p + [0.9, 0]) ** 2).sum(-1) <= 0.5),
+}
+
+
+#: a chord between two points of the set, drawn in each panel (both ends inside)
+CHORDS = {'crescent': [(0.2, 0.85), (0.2, -0.85)], 'disks: union': [(-0.9, 0.3), (0.9, -0.3)]}
+
+
+def chords_inside(inside: Callable, n: int = 2000, seed: int = 0) -> float:
+    """The share of ``n`` random chords of a set whose random point lambda a + (1 - lambda) b
+    is in the set too: 1 for a convex set (the definition, tested), below 1 otherwise."""
+    rng = np.random.default_rng(seed)
+    box = rng.uniform(-2, 2, size=(40 * n, 2))
+    pts = box[inside(box)]
+    a, b, lam = pts[:n], pts[n:2 * n], rng.uniform(0, 1, size=(n, 1))
+    return float(inside(lam * a + (1 - lam) * b).mean())
+
+
+def sets_figure(n: int = 2000, seed: int = 0):
+    """11.2: the five sets of :data:`SETS` with one chord each (red when it leaves the set);
+    returns the figure and each set's share of random chords that stay inside."""
+    grid = np.stack(np.meshgrid(np.linspace(-2, 2, 241), np.linspace(-1.5, 1.5, 181)), -1)
+    fig, axes = new_figure((12, 2.2), 1, len(SETS))
+    for ax, (name, inside) in zip(axes, SETS.items()):
+        ax.contourf(grid[..., 0], grid[..., 1], inside(grid), levels=[0.5, 1.5], colors=['#9ecae1'])
+        a, b = np.array(CHORDS.get(name, [(-0.1, 0.6), (-0.1, -0.6)]))
+        line = a + np.linspace(0, 1, 50)[:, None] * (b - a)
+        ax.plot(*line.T, color='#2ca02c' if inside(line).all() else '#d62728')
+        ax.set_title(name, fontsize=9)
+        ax.set_aspect('equal')
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig, {name: chords_inside(inside, n, seed) for name, inside in SETS.items()}
+
+
 def convex_local_minimum_figure():
     """11.2: for a convex f, (x - 1)^2 here, a local minimum is global; the chord lies above."""
     x, seg = np.arange(-2.0, 2.0, 0.01), np.array([-1.5, 1.0])
