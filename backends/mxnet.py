@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as onp  # "numpy" becomes the book's d2l.numpy below
 
 from d2l_optim.backend import Backend, BackendUnavailable
+from d2l_optim import data
 from d2l_optim.book_api import book_api
 
 _WORKS = ('mxnet 1.9.1, the last MXNet release, runs only on Python 3.10-3.12 with numpy < 2 '
@@ -129,7 +130,9 @@ def _compile(fn: Callable) -> Callable:
 
 def _load_array(data_arrays: Any, batch_size: int, is_train: bool = True) -> Any:
     """The book's ``load_array``: Gluon's own DataLoader over an ArrayDataset."""
-    dataset = gluon.data.ArrayDataset(*[tensor(_host(a)) for a in data_arrays])
+    hosts = [_host(a) for a in data_arrays]
+    data.check_finite(hosts)                                  # NaN: a data problem, named
+    dataset = gluon.data.ArrayDataset(*[tensor(a) for a in hosts])
     return gluon.data.DataLoader(dataset, batch_size, shuffle=is_train)
 
 

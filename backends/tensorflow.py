@@ -37,7 +37,7 @@ from absl import logging as absl_logging  # noqa: E402  (installed with TensorFl
 
 absl_logging.set_verbosity(absl_logging.ERROR)
 
-from d2l_optim import airfoil  # noqa: E402
+from d2l_optim import airfoil, data  # noqa: E402
 from d2l_optim.backend import Backend  # noqa: E402
 from d2l_optim.book_api import book_api  # noqa: E402
 
@@ -128,6 +128,7 @@ def _compile(fn: Callable) -> Callable:
 def load_array(arrays, batch_size: int, is_train: bool = True) -> tf.data.Dataset:
     """The book's ``load_array`` as a ``tf.data.Dataset``; the shuffle buffer holds the
     whole data set (the book's 1000 leaves the last 500 airfoil rows near the end)."""
+    data.check_finite([np.asarray(a) for a in arrays])      # NaN: a data problem, named
     dataset = tf.data.Dataset.from_tensor_slices(tuple(arrays))
     if is_train:
         dataset = dataset.shuffle(buffer_size=int(dataset.cardinality()))

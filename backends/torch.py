@@ -16,7 +16,7 @@ import torch
 
 from d2l_optim.backend import Backend
 from d2l_optim.book_api import book_api
-from d2l_optim import airfoil
+from d2l_optim import airfoil, data
 
 xp = SimpleNamespace(sqrt=torch.sqrt, sign=torch.sign, zeros_like=torch.zeros_like,
                      matmul=torch.matmul, reshape=torch.reshape, mean=torch.mean)
@@ -81,6 +81,7 @@ def _concise(trainer: Any, hyperparams: dict, w0: np.ndarray, b0: np.ndarray):
 def load_array(arrays, batch_size: int, is_train: bool = True) -> torch.utils.data.DataLoader:
     """The book's ``load_array``: a ``DataLoader`` over a ``TensorDataset``."""
     tensors = [a if isinstance(a, torch.Tensor) else _tensor(a) for a in arrays]
+    data.check_finite([t.detach().numpy() for t in tensors])     # NaN: a data problem, named
     return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*tensors), batch_size,
                                        shuffle=is_train)
 

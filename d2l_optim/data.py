@@ -180,6 +180,24 @@ def read_airfoil(path: str | os.PathLike | None = None) -> np.ndarray:
     return (data - data.mean(axis=0)) / data.std(axis=0)
 
 
+def check_finite(arrays: Sequence[np.ndarray]) -> None:
+    """Raise :class:`DataError` naming the first NaN or inf in ``arrays`` (features, labels, ...):
+    one pass of ``np.isfinite`` over each floating array, when a loader is made, not per batch."""
+    for i, a in enumerate(arrays):
+        a = np.asarray(a)
+        if not np.issubdtype(a.dtype, np.inexact):
+            continue                        # integers (e.g. image bytes, class labels) are always finite
+        bad = ~np.isfinite(a)
+        if not bad.any():
+            continue
+        where = np.unravel_index(int(np.argmax(bad)), a.shape)
+        what = ('the features (arrays[0])', 'the labels (arrays[1])')[i] if i < 2 else f'arrays[{i}]'
+        at = f"row {where[0]}" + (f", column {', '.join(map(str, where[1:]))}" if len(where) > 1 else '')
+        raise DataError(f"{what} hold {a[where]} at {at} ({int(bad.sum())} non-finite value(s) in all): "
+                        f"a data problem, not the learning rate; drop or fill those rows before loading "
+                        f"(e.g. keep = np.isfinite(X).all(axis=1) & np.isfinite(y))")
+
+
 class ArrayLoader:
     """Minibatches over in-memory NumPy arrays, reshuffled on every pass.
 
@@ -194,6 +212,7 @@ class ArrayLoader:
         n = len(arrays[0])
         if not isinstance(batch_size, (int, np.integer)) or not 0 < batch_size <= n:
             raise ValueError(f"batch_size must be an integer in [1, {n}], got {batch_size!r}")
+        check_finite(arrays)
         self.arrays, self.batch_size, self.shuffle = tuple(arrays), int(batch_size), shuffle
         self.convert = convert
         self.rng = rng if rng is not None else np.random.default_rng()

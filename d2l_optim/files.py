@@ -171,10 +171,10 @@ def atomic_write(path: str | os.PathLike, mode: str = 'w', *, user_named: bool =
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)        # mkstemp's 0600 is not what a user expects
+        if root is not None:                 # listed before the rename: an interrupt between the two
+            update_manifest(root, add=[(Path(os.path.realpath(path.parent)) / path.name, Path(tmp))])
         os.replace(tmp, path)
         finished.append(path)
-        if root is not None:
-            update_manifest(root, add=[Path(os.path.realpath(path.parent)) / path.name])
     except OSError as e:
         if e.filename is None and e.errno in FULL_ERRNOS:        # a write says no path: name it
             raise OSError(e.errno, f'{e.strerror}; nothing was written there: free some space or '

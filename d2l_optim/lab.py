@@ -21,6 +21,7 @@ and ipykernel come with ``pip install "d2l-optim[lab]"``.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import re
@@ -193,5 +194,10 @@ def feedback_name(path: Path, root: Path | None) -> str:
         rel = path.resolve().relative_to(root.resolve()) if root else Path(path.name)
     except ValueError:
         rel = Path(path.name)
-    stem = '__'.join(rel.with_suffix('').parts)
-    return re.sub(r'[^\w.+-]', '_', stem) + '.html'
+    parts = rel.with_suffix('').parts
+    stem = '__'.join(parts)
+    clean = re.sub(r'[^\w.+-]', '_', stem)
+    if clean != stem or any('__' in p or p.startswith('_') or p.endswith('_') for p in parts):
+        # 'a__b/x' and 'a/b__x' would read alike: such names carry a digest of the path
+        clean += '-' + hashlib.sha1(rel.as_posix().encode()).hexdigest()[:8]
+    return clean + '.html'

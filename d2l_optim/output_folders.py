@@ -182,16 +182,24 @@ def _write_manifest(folder: Path, entries: dict[str, dict]) -> None:
             os.unlink(tmp)
 
 
-def update_manifest(root: Path, add: Iterable[Path] = (), drop: Iterable[Path] = ()) -> None:
-    """List the files ``add`` in output folder ``root``'s manifest (after writing them), drop ``drop``."""
+def update_manifest(root: Path, add: Iterable[Path | tuple[Path, Path]] = (), drop: Iterable[Path] = ()) -> None:
+    """List the files ``add`` in output folder ``root``'s manifest, drop ``drop``.
+
+    An item of ``add`` may be ``(target, part)``: the part file about to be renamed to
+    ``target`` (listed first, so that an interrupt between the two never leaves a file of
+    ours unlisted); the content it replaces stays ours too (``was``) until the next write."""
     with _lock_file(root, 'manifest'):
         entries = manifest(root)
         for p in drop:
             entries.pop(p.relative_to(root).as_posix(), None)
-        for p in add:
-            st = os.stat(p)
-            entries[p.relative_to(root).as_posix()] = {'sha1': sha1_of(p), 'size': st.st_size,
-                                                       'mtime_ns': st.st_mtime_ns}
+        for item in add:
+            target, source = item if isinstance(item, tuple) else (item, item)
+            rel = target.relative_to(root).as_posix()
+            st = os.stat(source)
+            entry = {'sha1': sha1_of(source), 'size': st.st_size, 'mtime_ns': st.st_mtime_ns}
+            if rel in entries and entries[rel].get('sha1') != entry['sha1']:
+                entry['was'] = entries[rel].get('sha1')
+            entries[rel] = entry
         _write_manifest(root, entries)
 
 
@@ -215,10 +223,10 @@ def owned(path: str | os.PathLike) -> bool:
     except OSError:
         return False
     found = listing(p) if stat.S_ISREG(st.st_mode) else None
-    if not found or found[1].get('size') != st.st_size:
+    if not found or (found[1].get('size') != st.st_size and 'was' not in found[1]):
         return False
     try:
-        return sha1_of(p) == found[1].get('sha1')
+        return sha1_of(p) in (found[1].get('sha1'), found[1].get('was'))
     except OSError:
         return False
 

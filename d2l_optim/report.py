@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import jinja2
 
-from .files import atomic_write
+from .files import write_together
 
 
 @dataclass
@@ -149,8 +149,7 @@ def write_report(folder: str | Path, rows: Sequence[Row], meta: dict, sections: 
     folder = Path(folder)
     extra = extra_figures or {}
     md, page = folder / 'report.md', folder / 'report.html'
-    with atomic_write(md) as f:
-        f.write(render_markdown(rows, meta, sections, extra) + '\n')
-    with atomic_write(page) as f:
-        f.write(render_html(rows, meta, sections, extra, folder) + '\n')
+    # both or neither: a full disk never leaves a report.md without its report.html
+    write_together({md: render_markdown(rows, meta, sections, extra) + '\n',
+                    page: render_html(rows, meta, sections, extra, folder) + '\n'})
     return md, page

@@ -33,7 +33,14 @@ STOP_SECONDS = 10.0
 
 
 class WorkerFailed(RuntimeError):
-    """A worker process died without finishing its unit (a crash, or killed from outside)."""
+    """A worker process died without finishing its unit (a crash, or killed from outside).
+
+    ``failed`` lists ``(task, why)`` for every unit that did not finish, so a caller can keep
+    what the others finished and say which did not."""
+
+    def __init__(self, message: str, failed: Sequence[tuple[Any, str]] = ()) -> None:
+        super().__init__(message)
+        self.failed = list(failed)
 
 
 def default_jobs(units: int) -> int:
@@ -49,6 +56,8 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 def _worker(work: Callable[[Any, Callable[[Any], None]], None], conn: Any, parent: int) -> None:
     """Run the tasks the parent sends over ``conn`` until it sends ``None``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, 'SIGHUP'):       # the terminal closed: the parent stops us with SIGTERM
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _raise_interrupt)
 
     def emit(message: Any) -> None:
@@ -127,7 +136,7 @@ def run_units(work: Callable[[Any, Callable[[Any], None]], None], tasks: Sequenc
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    todo, failures = list(enumerate(tasks)), []
+    todo, failures, failed = list(enumerate(tasks)), [], []
 
     def next_task(w: _Worker) -> None:
         w.give(*(todo.pop(0) if todo else (None, None)))
@@ -144,8 +153,12 @@ def run_units(work: Callable[[Any, Callable[[Any], None]], None], tasks: Sequenc
                 except (EOFError, ConnectionResetError):    # the process is gone
                     w.proc.join()
                     if w.task is not None:
-                        failures.append(f'the worker for {tasks[w.task]!r} exited with code '
-                                        f'{w.proc.exitcode}')
+                        code = w.proc.exitcode
+                        why = (f'its worker was killed by {signal.Signals(-code).name} (out of memory?)'
+                               if code is not None and code < 0 and -code in signal.valid_signals()
+                               else f'its worker exited with code {code}')
+                        failures.append(f'the worker for {tasks[w.task]!r} exited with code {code}')
+                        failed.append((tasks[w.task], why))
                     live.remove(w)
                     continue
                 if kind == 'message':
@@ -153,6 +166,7 @@ def run_units(work: Callable[[Any, Callable[[Any], None]], None], tasks: Sequenc
                     continue
                 if kind == 'failed':
                     failures.append(f'{tasks[w.task]!r} failed: {payload}')
+                    failed.append((tasks[w.task], str(payload).strip().splitlines()[-1] if payload else 'failed'))
                 next_task(w)
                 if w.task is None:
                     live.remove(w)
@@ -162,8 +176,9 @@ def run_units(work: Callable[[Any, Callable[[Any], None]], None], tasks: Sequenc
         raise
     if todo:                    # every worker died before the list was done
         failures.append(f'{len(todo)} unit(s) never ran: every worker exited')
+        failed += [(task, 'never ran: every worker exited') for _, task in todo]
     if failures:
-        raise WorkerFailed('; '.join(failures))
+        raise WorkerFailed('; '.join(failures), failed)
 
 
 def _stop(workers: list, on_message: Callable[[Any], None]) -> None:

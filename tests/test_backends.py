@@ -419,3 +419,14 @@ def test_compare_fails_before_training_and_writes_nothing(argv, message, tmp_pat
     captured = capsys.readouterr()
     assert message in captured.err and captured.out == ''
     assert list(tmp_path.iterdir()) == []
+
+
+def test_load_array_names_nan_in_the_data_on_every_backend(d2l):
+    """Every backend's ``load_array`` (the framework's own loader on PyTorch, TensorFlow and
+    MXNet) names a NaN feature as a data problem, before training can blame the learning rate."""
+    from d2l_optim.data import DataError
+    X, y = np.ones((20, 3), np.float32), np.ones((20, 1), np.float32)
+    X[7, 2] = np.nan
+    with pytest.raises(DataError, match=r'features.*nan at row 7, column 2.*a data problem'):
+        d2l.load_array((X, y), 5)
+    assert len(list(d2l.load_array((np.ones((20, 3), np.float32), y), 5))) == 4

@@ -57,8 +57,9 @@ def check(fn: Callable, rule: str | Rule, backend: str | Backend | Any = 'numpy'
     gradient magnitudes from 1e-4 to 10 so that eps matters; the learning rate
     halves at step ``steps // 2 + 1``, as a scheduler would change it), then, if
     those agree and the airfoil data is on this machine, for one airfoil epoch
-    (batch 10, 150 minibatches, each side's gradients at its own weights). The
-    2-D form runs ``steps`` steps from (-5, -2) instead.
+    (batch 10, 150 minibatches, each side's gradients at its own weights). A copy of the
+    data that is there but corrupt raises :class:`~d2l_optim.data.DataError` (``run``'s
+    message) before any step. The 2-D form runs ``steps`` steps from (-5, -2) instead.
 
     **Tolerance (float32):** ``fn`` agrees when every element of every parameter,
     after every step, is within ``1e-6 + 1e-4 * |reference|`` of the reference.
@@ -186,6 +187,7 @@ def _run_check(fn, rule, be, kind, takes_f_grad, steps, seed, hyperparams, f_gra
     base = {**base, 'form': kind}
     if kind == '2d':
         return run_2d(fn, rule, steps, takes_f_grad, hyperparams, f_grad, base)
+    data = airfoil_rows()           # first: a corrupt copy of the data is named before any step
     hp = _start_hp(rule, hyperparams)
     p0, grads = seeded(seed, steps)
     lr_step = steps // 2 + 1 if 'lr' in hp and steps >= 4 else None
@@ -216,7 +218,6 @@ def _run_check(fn, rule, be, kind, takes_f_grad, steps, seed, hyperparams, f_gra
             return mismatch(found, first, max_abs, max_rel, rule, base, lr_step)
         equivalent = found
     # the airfoil epoch
-    data = airfoil_rows()
     note = ''
     if data is None:
         note = _(' (the airfoil data is not on this machine: seeded steps only)')

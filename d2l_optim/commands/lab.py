@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from ..backend import BACKENDS
+from .. import files
 from ..files import atomic_write
 from ..i18n import LANGUAGES, gettext, language, language_code
 from .lab_build import STUDENT_README
@@ -55,6 +56,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "comment overrides it; default: 1)")
     b.add_argument('--assignment', default='lab',
                    help='the nbgrader assignment name (default: lab)')
+    b.add_argument('--force', action='store_true',
+                   help='overwrite lab files that were edited since the last build (default: refuse, naming them)')
     b.add_argument('--lang', default='en',
                    help=f"the lab's language, {', '.join(LANGUAGES)}: the notebooks come from the "
                         f"folder's zh/ or ja/ (if it has one), the README and the feedback are in it "
@@ -153,12 +156,15 @@ def build(args: argparse.Namespace) -> int:
     lang = getattr(args, 'lang', None) or 'en'
     books = _select(_source_folder(args.notebooks, lang), args.sections)
     out = Path(args.out)
+    force = getattr(args, 'force', False)
+    _refuse_edited_lab(out, [out / v / p.name for p in books for v in ('solution', 'student')]
+                       + [out / 'README.md'] if args.format == 'student' else [], force)
     if args.format != 'student':
         from .lab_build import build_for_tool
         with language(lang):
             return build_for_tool(args.format, books, out, args.points, args.assignment)
-    written = []
-    for path in books:
+    versions = []
+    for path in books:             # every notebook read and stripped before any file is written
         nb, problem = read_notebook(path)
         if nb is None:
             raise ValueError(f"{path} {problem}")
@@ -168,13 +174,21 @@ def build(args: argparse.Namespace) -> int:
             raise ValueError(str(e)) from None
         if lang != 'en':           # lab grade gives this lab's feedback in its language
             set_notebook_language(student, lang)
-        with atomic_write(out / 'solution' / path.name) as f:
+        versions.append((path, nb, student))
+    if not any(has_solutions(nb) for _, nb, _ in versions):
+        folder = books[0].parent
+        raise ValueError(f"--notebooks {folder}: none of its {len(books)} notebook(s) holds a solution "
+                         f"(a student/ folder?); build from the notebooks with solutions, e.g. "
+                         f"{folder.parent / 'solution'}")
+    written = []
+    for path, nb, student in versions:
+        with atomic_write(out / 'solution' / path.name, user_named=force) as f:
             f.write(path.read_text(encoding='utf-8'))
-        with atomic_write(out / 'student' / path.name) as f:
+        with atomic_write(out / 'student' / path.name, user_named=force) as f:
             nbformat.write(student, f)
         written.append((path.name, has_solutions(nb)))
     sections = ', '.join(name.split('-')[0] for name, _ in written)
-    with language(lang), atomic_write(out / 'README.md') as f:
+    with language(lang), atomic_write(out / 'README.md', user_named=force) as f:
         f.write(gettext(STUDENT_README).format(sections=sections))
     with_answers = sum(has for _, has in written)
     print(f"wrote {len(written)} notebooks ({with_answers} with solutions to remove) to "
@@ -182,6 +196,18 @@ def build(args: argparse.Namespace) -> int:
     if args.validate:
         return validate(out, [name for name, _ in written], args.timeout, args.backend, lang)
     return 0
+
+
+def _refuse_edited_lab(out: Path, targets: list[Path], force: bool) -> None:
+    """A lab folder whose files were edited since we wrote them (or that holds files of the
+    same names we did not write) is refused, naming them, unless ``--force``."""
+    edited = [p for p in files.changed(out) if p.exists()]
+    edited += [p for p in targets if p.exists() and not files.owned(p) and p not in edited]
+    if edited and not force:
+        names = ', '.join(str(p.relative_to(out)) for p in edited[:5]) + (', ...' if len(edited) > 5 else '')
+        raise ValueError(f"--out {out}: {len(edited)} file(s) there changed since d2l-optim wrote them, or "
+                         f"are not its own ({names}); a rebuild would overwrite them: move them away, "
+                         f"choose another --out, or pass --force")
 
 
 def validate(out: Path, names: list[str], timeout: int, backend: str, lang: str = 'en') -> int:
@@ -218,13 +244,23 @@ def validate(out: Path, names: list[str], timeout: int, backend: str, lang: str 
 # ---------------------------------------------------------------- grade
 
 def _csv_text(rows) -> str:
+    """grades.csv: rows graded now (CheckRow) and earlier rows kept as read (dicts)."""
     from ..grading import CheckRow
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CheckRow.CSV_FIELDS, lineterminator='\n')
+    writer = csv.DictWriter(buf, fieldnames=CheckRow.CSV_FIELDS, lineterminator='\n', extrasaction='ignore')
     writer.writeheader()
     for row in rows:
-        writer.writerow(row.csv())
+        writer.writerow(row if isinstance(row, dict) else row.csv())
     return buf.getvalue()
+
+
+def _earlier_rows(path: Path) -> list[dict]:
+    """The rows of an earlier ``lab grade`` into the same folder (a file it wrote, unchanged)."""
+    files.check_replaceable(path)       # a grades.csv of the user's: refused before any grading
+    if not path.is_file():
+        return []
+    with open(path, newline='', encoding='utf-8') as f:
+        return list(csv.DictReader(f))
 
 
 def grade(args: argparse.Namespace) -> int:
@@ -247,6 +283,10 @@ def grade(args: argparse.Namespace) -> int:
     if not setting.sandbox:
         why = '--sandbox none' if args.sandbox == 'none' else 'bubblewrap (bwrap) not found'
         print(UNSANDBOXED.format(why=why), file=sys.stderr, flush=True)
+    labels = {str(path) for path in books}
+    earlier = _earlier_rows(out / 'grades.csv')       # a rerun adds to them: "run it again to redo the rest"
+    kept = [r for r in earlier if r.get('file') not in labels]
+    regraded = {r.get('file') for r in earlier} & labels
     done: dict[int, list] = {}
     started = time.perf_counter()
 
@@ -254,7 +294,7 @@ def grade(args: argparse.Namespace) -> int:
         with SPAWN:                 # processes a submission left behind (re-parented to us)
             reaper.sweep(set(LIVE))
         done[index] = graded.rows
-        rows = [row for i in sorted(done) for row in done[i]]     # submission order
+        rows = kept + [row for i in sorted(done) for row in done[i]]     # submission order
         with atomic_write(out / 'grades.csv') as f:       # after each submission: kept on Ctrl-C
             f.write(_csv_text(rows))
         with atomic_write(out / 'feedback' / feedback_name(graded.path, root)) as f:
@@ -268,7 +308,13 @@ def grade(args: argparse.Namespace) -> int:
         return grading.grade_notebook(path, args.timeout, args.backend, str(path), setting=setting,
                                       lang=getattr(args, 'lang', None))
 
-    with Reaper() as reaper:
+    def holds() -> str:
+        graded = sum(len(r) for r in done.values())
+        return (f"{out / 'grades.csv'} holds {len(kept) + graded} rows: {graded} of the {len(done)} "
+                f"submission(s) graded now, {len(kept)} kept from before; feedback/ the same")
+
+    from ..interrupts import describe_kept
+    with Reaper() as reaper, describe_kept(holds):
         if args.jobs == 1:
             for index, path in enumerate(books):
                 finish(index, one(path))
@@ -284,4 +330,7 @@ def grade(args: argparse.Namespace) -> int:
     where = 'sandboxed with bubblewrap' if setting.sandbox else 'unsandboxed'
     print(f"graded {len(books)} submission(s) in {total:.1f} s ({where}, --jobs {args.jobs}): "
           f"{out / 'grades.csv'}, {out / 'feedback'}")
+    if earlier:
+        print(f"kept {len(kept)} row(s) of {len({r.get('file') for r in kept})} submission(s) graded "
+              f"before; replaced the rows of {len(regraded)} submission(s) graded again")
     return 0

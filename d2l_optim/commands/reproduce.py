@@ -51,6 +51,8 @@ def main(args: argparse.Namespace) -> int:
     walls = ', '.join(f'{k} {v:.1f} s' for k, v in result['backend_wall'].items())
     for name, why in result['skipped'].items():
         print(f'skipped {name}: {why}', file=sys.stderr)
+    for name, why in result.get('unfinished', {}).items():
+        print(f'{name} did not finish: {why}; the report keeps the rows that did', file=sys.stderr)
     print(f"{s['rows']} rows: {s['agree']} of {s['checked']} checked agree with the book, "
           f"{s['disagree']} outside, {s['errors']} errors")
     print(f"wall time {result['total_wall']:.1f} s ({walls})")

@@ -19,10 +19,10 @@ from typing import IO, Any, Sequence
 from .. import files
 from ..report import Row, summary, write_report
 from ..sections.lr_scheduling import BOOK_RESULTS, run_section_11_11
-from ..workers import run_units
+from ..workers import WorkerFailed, run_units
 from .collect import Collector, progress_bar
 from .plan import AIRFOIL_SECTIONS, REPORT_FILES, SENSITIVITY, Plan, make_plan, section_titles, sort_rows
-from .plan import clear_previous_run
+from .plan import check_folder, clear_previous_run
 from .units import COMPILED, MXNET_HYBRID, UNIT_COST, CompiledHarnesses, run_unit, unit_order
 
 __all__ = ['AIRFOIL_SECTIONS', 'COMPILED', 'MXNET_HYBRID', 'REPORT_FILES', 'SENSITIVITY', 'UNIT_COST',
@@ -48,16 +48,29 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
     total_start, wall_clock_start = time.perf_counter(), time.time()
     plan = make_plan(backends, sections, epochs, jobs)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    clear_previous_run(out)
+    with files.output_folder(out, 'reproduce'):     # one run at a time here; it removes only its own files
+        check_folder(plan, out)             # a report or figure of the user's there: refused before any work
+        out.mkdir(parents=True, exist_ok=True)
+        clear_previous_run(out)
+        return _run(plan, out, seed, json_path, progress_stream, epochs, eager, command,
+                    total_start, wall_clock_start)
+
+
+def _run(plan: Plan, out: Path, seed: int, json_path: str | None, progress_stream: IO[str] | None,
+         epochs: int | None, eager: bool, command: str, total_start: float, wall_clock_start: float) -> dict:
     units = plan.units(seed, eager, out)
+    unfinished: dict[str, str] = {}
     with progress_bar(plan.steps(), progress_stream) as bar:
         collect = Collector(plan, out, bar)
         try:
             run_units(run_unit, units, collect, plan.jobs)
+        except WorkerFailed as e:       # a worker died (the OOM killer): keep every finished row
+            unfinished = {task['label']: why for task, why in e.failed}
+            collect.rows += unfinished_rows(e.failed, collect.rows)
         except KeyboardInterrupt:
             # a worker may have finished a figure and been stopped before it said so
-            files.record_finished(p for p in out.glob('*.png') if p.stat().st_mtime >= wall_clock_start)
+            files.record_finished(out / name for name, e in files.manifest(out).items()
+                                  if e.get('mtime_ns', 0) >= wall_clock_start * 1e9 and '/' not in name)
             raise
     rows, extra = collect.rows, collect.extra_figures()
     wall = {u['label']: collect.wall[u['label']]
@@ -75,7 +88,25 @@ def reproduce(backends: Sequence[str] | None, sections: Sequence[str] | None, ou
             f.write(json.dumps({'meta': meta, 'summary': summary(rows),
                                 'rows': [r.to_json() for r in rows]}, indent=2) + '\n')
     return {'rows': rows, 'paths': (md, page), 'meta': meta, 'backend_wall': wall,
-            'total_wall': total, 'skipped': plan.skipped}
+            'total_wall': total, 'skipped': plan.skipped, 'unfinished': unfinished}
+
+
+def unfinished_rows(failed: Sequence[tuple[dict, str]], done: Sequence[Row]) -> list[Row]:
+    """An error row for every experiment a unit whose worker died did not finish, saying why."""
+    from .. import sections as ex
+    have = {(r.section, r.experiment, r.backend) for r in done}
+    rows = []
+    for unit, why in failed:
+        label = unit['label']
+        for key in unit.get('keys', []):
+            exp = ex.EXPERIMENTS[key]
+            if (exp.section, exp.name, label) not in have:
+                rows.append(Row(exp.section, exp.name, exp.title, label, '', ex.check_book(exp, ex.Result())[0],
+                                error=f'did not finish: {why}'))
+        if not unit.get('keys'):        # the sensitivity section, run as a whole
+            rows.append(Row(SENSITIVITY[0], SENSITIVITY[1], 'learning-rate sensitivity', label, '',
+                            error=f'did not finish: {why}'))
+    return rows
 
 
 def run_meta(plan: Plan, command: str, seed: int, n_units: int, total: float,

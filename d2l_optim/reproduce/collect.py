@@ -16,6 +16,7 @@ from ..plotting import pyplot, save_figure
 from ..report import Row
 from ..sections.cross_backend import overlay_figure
 from .plan import Plan
+from .units import figure_name
 
 
 def progress_bar(total: int, stream: IO[str] | None = None) -> tqdm:
@@ -29,7 +30,7 @@ def overlay(key: str, runs: dict[str, Any], out: Path) -> tuple[str, tuple[str, 
     backends in their usual order, whichever finished first); ``(section, (caption, file))``."""
     exp = ex.EXPERIMENTS[key]
     fig = overlay_figure({b: runs[b] for b in BACKENDS if b in runs}, title=exp.title)
-    name = f'{exp.section}-{exp.name}-backends.png'
+    name = figure_name(exp, 'backends')
     save_figure(fig, out / name)
     pyplot().close(fig)
     return exp.section, (f'{exp.title}: all backends, one seed', name)

@@ -6,17 +6,18 @@ installed, ``epochs`` or ``jobs`` below 1) raises here, before a backend loads o
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from .. import files
 from .. import sections as ex
 from ..backend import BACKENDS, BackendUnavailable, installed_backends, not_installed
 from ..data import require
+from ..interrupts import FIGURE_SUFFIXES
 from ..sections import sensitivity
 from ..workers import default_jobs
-from .units import UNIT_COST
+from .units import UNIT_COST, figure_name
 
 #: the sections whose experiments train on the airfoil data (looked up once, before any runs)
 AIRFOIL_SECTIONS = ('11.5', '11.6', '11.7', '11.8', '11.9', '11.10')
@@ -115,18 +116,36 @@ def make_plan(backends: Sequence[str] | None, sections: Sequence[str] | None,
     return Plan(exps, with_11_11, with_sensitivity, names, skipped, backends is not None, jobs)
 
 
+def figure_names(plan: Plan) -> list[str]:
+    """Every figure file the run may write into its folder (an experiment that draws several
+    adds their names to these), so that a user's file of one of these names is refused before
+    any work rather than when its figure is reached."""
+    names = [figure_name(e, ex.CORE) for e in plan.core]
+    for e in plan.per_backend:
+        names += [figure_name(e, b) for b in plan.names] + [figure_name(e, 'backends')]
+    if plan.with_sensitivity:       # sensitivity.section_rows: on one fast backend, else NumPy
+        names += [f'{sensitivity.SECTION}-sensitivity-{b}.png' for b in dict.fromkeys([*plan.names, 'numpy'])
+                  if b in sensitivity.FAST_SWEEPS]
+    if plan.with_11_11:             # lr_scheduling.run_section_11_11
+        names += [f'11.11-{b}.png' for b in plan.names] + ['11.11-schedules.png']
+    return names
+
+
+def check_folder(plan: Plan, out: Path) -> None:
+    """Raise :class:`~d2l_optim.files.NotOursError` (one line: the file, the fix) if the run
+    would replace a file of the user's in ``out``: its report or one of its figures."""
+    for name in [*REPORT_FILES, *figure_names(plan)]:
+        files.check_replaceable(out / name)
+
+
 def clear_previous_run(out: Path) -> list[Path]:
     """Remove an earlier run's report, then its figures, so that the folder never holds a
-    report beside figures of another run (an interrupted rerun leaves figures, no report)."""
-    old: list[str] = []     # report.md names every figure (report.html embeds them: slow to search)
-    if (out / 'report.md').is_file():
-        old = re.findall(r'[\w.+-]+\.png', (out / 'report.md').read_text(errors='replace'))
-    removed = []
-    for path in [out / n for n in REPORT_FILES] + [out / n for n in dict.fromkeys(old)] \
-            + sorted(out.glob('11.*.png')):
-        if path.is_file():
-            path.unlink()
-            removed.append(path)
+    report beside figures of another run (an interrupted rerun leaves figures, no report).
+
+    Only files the folder's manifest proves we wrote, unchanged since, are removed: the
+    user's own files (their ``11.*.png``, the PNGs their notes name) stay, byte for byte."""
+    ours = [out / name for name in files.manifest(out) if Path(name).suffix in FIGURE_SUFFIXES]
+    removed, _ = files.remove_owned([out / n for n in REPORT_FILES] + sorted(ours))
     return removed
 
 

@@ -14,6 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from .. import sections as ex
 from ..backend import BACKENDS, BackendUnavailable, load_backend
 from ..plotting import pyplot, save_figure
@@ -89,7 +90,8 @@ def execute(exp: Any, d2l: Any, ctx: Any, label: str, out: Path) -> tuple:
         book_text = book_text or ex.check_book(exp, ex.Result())[0]
         row = Row(exp.section, exp.name, exp.title, label, '', book_text,
                   error=f'{type(e).__name__}: {e}')
-        traceback.print_exc(file=sys.stderr)
+        if not isinstance(e, files.NotOursError):      # a user's file: the row says so, in one line
+            traceback.print_exc(file=sys.stderr)
     finally:
         pyplot().close('all')
     return row, run
@@ -119,7 +121,9 @@ def run_unit(unit: dict, emit: Any) -> None:
     emit(('wall', label, time.perf_counter() - start))
 
 
-def _figure_name(exp: Any, backend: str, fig_name: str, several: bool) -> str:
+def figure_name(exp: Any, backend: str, fig_name: str = '', several: bool = False) -> str:
+    """The file of ``exp``'s figure on ``backend`` (``'core'``, a backend, or ``'backends'`` for
+    the all-backends overlay); ``fig_name`` is added when the experiment draws several."""
     base = f'{exp.section}-{exp.name}-{backend}'
     return f'{base}-{fig_name}.png' if several else f'{base}.png'
 
@@ -129,7 +133,7 @@ def _save_figures(result: Any, exp: Any, backend: str, out: Path) -> list[str]:
     for fig_name, fig in result.figures.items():
         if fig is None:
             continue
-        name = _figure_name(exp, backend, fig_name, len(result.figures) > 1)
+        name = figure_name(exp, backend, fig_name, len(result.figures) > 1)
         save_figure(fig, out / name)
         pyplot().close(fig)
         names.append(name)
